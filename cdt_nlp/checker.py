@@ -1,0 +1,227 @@
+"""Scoring a note against the checklist of the code the biller means to submit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .catalog import ITEMS, Catalog, CodeInfo
+from .checks import CheckContext, run_checks
+from .components.items import SPAN_KEY as ITEM_KEY
+from .pipeline import load
+from .rules import load_rules
+from .textio import MAX_CHARS, clean_note
+
+#: items whose evidence must come from imaging actually done (or read) in this note
+IMAGING_ITEMS = frozenset({"findings", "interpretation"})
+#: which absent status wins when an item has several kinds of absent evidence
+REASON_PRIORITY = ("deferred", "negated", "empty", "no_clinical_reason", "other_person", "hypothetical", "not_imaging")
+EXPLICIT_ABSENCE = frozenset({"deferred", "negated", "empty"})
+CHECK_WEIGHT = 1.0
+MAX_EVIDENCE = 3
+
+
+@dataclass
+class Evidence:
+    """A quoted piece of the note, by character offsets."""
+
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass
+class ItemResult:
+    present: bool
+    required: bool
+    evidence: list[Evidence] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "present": self.present,
+            "required": self.required,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Warning:
+    check: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"check": self.check, "message": self.message}
+
+
+@dataclass
+class CheckResult:
+    """The result of checking one note against one code; ``to_dict()`` is the JSON schema."""
+
+    code: str
+    score: float
+    checklist: list[str]
+    items: dict[str, ItemResult]
+    missing: list[str]
+    fixes: list[str]
+    warnings: list[Warning]
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    mismatch: bool = False
+    doc: Doc | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "score": self.score,
+            "checklist": list(self.checklist),
+            "items": {name: r.to_dict() for name, r in self.items.items()},
+            "missing": list(self.missing),
+            "fixes": list(self.fixes),
+            "warnings": [w.to_dict() for w in self.warnings],
+            "suggestions": list(self.suggestions),
+            "mismatch": self.mismatch,
+        }
+
+
+@lru_cache(maxsize=1)
+def _fix_texts() -> dict[str, Any]:
+    return load_rules("fixes.json")
+
+
+def _clip(text: str, start: int, end: int, limit: int = 240) -> Evidence:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end - start > limit:
+        end = start + limit
+    return Evidence(text[start:end], start, end)
+
+
+class Checker:
+    """Check chart notes against a CDT code's documentation checklist.
+
+    Parameters
+    ----------
+    nlp:
+        A pipeline from :func:`cdt_nlp.load` (built once and reused).
+    catalog:
+        The code catalog; defaults to the packaged one.
+    max_chars:
+        Longest note accepted.
+
+    Examples
+    --------
+    >>> from cdt_nlp import Checker
+    >>> result = Checker().check("IMPRESSION: deferred to OMFR.", code="D0370")
+    >>> result.items["interpretation"].present
+    False
+    """
+
+    def __init__(self, nlp: Language | None = None, catalog: Catalog | None = None,
+                 max_chars: int = MAX_CHARS) -> None:
+        self.nlp = nlp if nlp is not None else load()
+        self.catalog = catalog if catalog is not None else Catalog.default()
+        self.max_chars = max_chars
+        if self.nlp.max_length < max_chars:
+            self.nlp.max_length = max_chars + 1
+
+    def check(self, note: str | bytes, code: str) -> CheckResult:
+        """Score one note against one code. Raises :class:`cdt_nlp.CdtError` on bad input."""
+        info = self.catalog.get(code)
+        text = clean_note(note, self.max_chars)
+        return self.score_doc(self.nlp(text), info)
+
+    def check_many(self, notes, code: str, batch_size: int = 64):
+        """Score many notes (already valid text) against one code, using ``nlp.pipe``."""
+        info = self.catalog.get(code)
+        texts = (clean_note(n, self.max_chars) for n in notes)
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            yield self.score_doc(doc, info)
+
+    # -- scoring ---------------------------------------------------------------
+    def item_results(self, doc: Doc, info: CodeInfo) -> dict[str, ItemResult]:
+        facts = doc._.cdt_facts
+        by_item: dict[str, list[Span]] = {item: [] for item in ITEMS}
+        for span in doc.spans.get(ITEM_KEY, []):
+            by_item[span.label_].append(span)
+        results = {}
+        for item in ITEMS:
+            statuses = []
+            for span in by_item[item]:
+                meta = span._.cdt
+                status = meta.get("status", "present")
+                if status == "present" and item in IMAGING_ITEMS and not facts.imaging_performed:
+                    status = "not_imaging"
+                statuses.append((span, meta, status))
+            explicit_absent = any(
+                st in EXPLICIT_ABSENCE and m.get("kind") in ("head", "section") for _, m, st in statuses
+            )
+            explicit_present = any(
+                st == "present" and m.get("kind") in ("head", "section") for _, m, st in statuses
+            )
+            if item in IMAGING_ITEMS and explicit_absent and not explicit_present:
+                statuses = [(s, m, "overridden" if st == "present" else st) for s, m, st in statuses]
+            present_spans = [(s, m) for s, m, st in statuses if st == "present"]
+            present = bool(present_spans)
+            if present:
+                chosen = present_spans
+                reason = None
+            else:
+                absent = [(s, m, st) for s, m, st in statuses if st in REASON_PRIORITY]
+                reason = "not_found"
+                for candidate in REASON_PRIORITY:
+                    if any(st == candidate for _, _, st in absent):
+                        reason = candidate
+                        break
+                chosen = [(s, m) for s, m, st in absent if st == reason]
+            evidence: list[Evidence] = []
+            seen = set()
+            for span, meta in chosen:
+                start, end = meta.get("sentence", (span.start_char, span.end_char))
+                if item == "anatomical_region":
+                    start, end = span.start_char, span.end_char
+                if (start, end) in seen:
+                    continue
+                seen.add((start, end))
+                evidence.append(_clip(doc.text, start, end))
+                if len(evidence) >= MAX_EVIDENCE:
+                    break
+            results[item] = ItemResult(present, item in info.checklist, evidence, reason)
+        return results
+
+    def score_doc(self, doc: Doc, info: CodeInfo) -> CheckResult:
+        items = self.item_results(doc, info)
+        ctx = CheckContext(
+            info=info,
+            present={k: v.present for k, v in items.items()},
+            reasons={k: v.reason for k, v in items.items()},
+            facts=doc._.cdt_facts,
+            catalog=self.catalog,
+            text=doc.text,
+        )
+        warnings: list[Warning] = []
+        total = sum(info.checklist.values())
+        passed = sum(w for item, w in info.checklist.items() if items[item].present)
+        for name, failures in run_checks(ctx):
+            total += CHECK_WEIGHT
+            if failures:
+                warnings.extend(Warning(name, m) for m in failures)
+            else:
+                passed += CHECK_WEIGHT
+        missing = [item for item in info.checklist if not items[item].present]
+        fixes_cfg = _fix_texts()["fixes"]
+        fixes = [fixes_cfg[item].format(image_noun=info.image_noun) for item in missing]
+        score = round(100.0 * passed / total, 1) if total else 100.0
+        return CheckResult(
+            code=info.code, score=score, checklist=list(info.checklist), items=items,
+            missing=missing, fixes=fixes, warnings=warnings, doc=doc,
+        )

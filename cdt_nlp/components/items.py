@@ -1,0 +1,199 @@
+"""Item detection: finds evidence for the six documentation checklist items.
+
+Evidence comes from two sources, both described in ``resources/items.json``:
+
+* sections whose header names the item (``IMPRESSION:`` -> interpretation);
+  an empty or placeholder body ("CC:", "Plan: ___", "Indication: per
+  protocol") becomes evidence with an absent status;
+* cue patterns anywhere in the text, each with optional conditions on its
+  sentence (``needs`` a term set such as imaging words, ``excludes`` clinical
+  exam words) and on the section it sits in.
+
+Each evidence span lands in ``doc.spans["cdt_items"]`` labelled with the item;
+``span._.cdt`` holds the trigger, section, kind (head/content/section),
+sentence offsets and, after the context component, the status.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..rules import compile_list, compile_terms, load_rules, validate_rules
+from ._state import rules_from_disk, rules_to_disk, set_meta
+from .sections import Section
+
+SPAN_KEY = "cdt_items"
+ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
+_CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence"}
+_ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "section_needs_content"}
+#: sections that count as an imaging report's body for the ``imaging`` need
+IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
+HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
+
+
+class ItemDetector:
+    """Find evidence spans for the six checklist items."""
+
+    def __init__(self, nlp: Language, name: str = "cdt_items") -> None:
+        self.name = name
+        self.set_rules({"items": load_rules("items.json"), "lexicon": load_rules("lexicon.json")})
+
+    def set_rules(self, rules: dict[str, Any]) -> None:
+        items = validate_rules("items.json", rules["items"])
+        lexicon = validate_rules("lexicon.json", rules["lexicon"])
+        self.rules = {"items": items, "lexicon": lexicon}
+        sets = lexicon["term_sets"]
+        self._sets = {name: compile_list(terms) for name, terms in sets.items()}
+        self._filters = {
+            name: re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)
+            for name, pats in items.get("sentence_filters", {}).items()
+        }
+        self._items: dict[str, dict[str, Any]] = {}
+        for item, spec in items["item_rules"].items():
+            if item not in ITEMS:
+                raise ValueError(f"items.json: unknown item '{item}'")
+            unknown = set(spec) - _ITEM_FIELDS
+            if unknown:
+                raise ValueError(f"items.json: item '{item}' has unknown fields {sorted(unknown)}")
+            cues = []
+            for cue in spec.get("cues", []):
+                bad = set(cue) - _CUE_FIELDS
+                if bad:
+                    raise ValueError(f"items.json: cue of '{item}' has unknown fields {sorted(bad)}")
+                cues.append({**cue, "regex": compile_terms(cue["pattern"], sets)})
+            placeholders = spec.get("placeholders")
+            self._items[item] = {
+                "sections": frozenset(spec.get("sections", [])),
+                "cues": cues,
+                "placeholder": compile_list(placeholders) if placeholders else None,
+            }
+
+    # -- helpers ---------------------------------------------------------------
+    @staticmethod
+    def section_at(sections: list[Section], char: int) -> Section | None:
+        found = None
+        for s in sections:
+            if s.start <= char:
+                found = s if char < s.end else found
+            else:
+                break
+        return found
+
+    def _need_met(self, need: str, sent_text: str, section: Section | None) -> bool:
+        for alt in need.split("|"):
+            if alt == "history_section":
+                if section is not None and section.name in HISTORY_SECTIONS:
+                    return True
+            elif alt == "imaging":
+                if section is not None and section.name in IMAGING_SECTIONS:
+                    return True
+                if self._sets["imaging"].search(sent_text):
+                    return True
+            elif alt == "referral":
+                if re.search(r"refer", sent_text, re.IGNORECASE):
+                    return True
+            elif self._sets[alt].search(sent_text):
+                return True
+        return False
+
+    def _cue_allowed(self, cue: dict[str, Any], sent_text: str, section: Section | None) -> bool:
+        if section is not None and section.name in cue.get("exclude_sections", ()):
+            return False
+        for need in cue.get("needs", ()):
+            if not self._need_met(need, sent_text, section):
+                return False
+        in_report_section = section is not None and section.name in IMAGING_SECTIONS
+        for name in cue.get("excludes", ()):
+            if not in_report_section and self._sets[name].search(sent_text):
+                return False
+        for name in cue.get("excludes_same_sentence", ()):
+            if self._filters[name].search(sent_text):
+                return False
+        return True
+
+    def _add(self, doc: Doc, spans: list[Span], seen: set, item: str, start: int, end: int, **meta: Any) -> None:
+        span = doc.char_span(start, end, label=item, alignment_mode="expand")
+        if span is None or (item, span.start, span.end) in seen:
+            return
+        seen.add((item, span.start, span.end))
+        spans.append(span)
+        set_meta(span, **meta)
+
+    # -- main ------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        sections: list[Section] = doc._.cdt_sections or []
+        spans: list[Span] = []
+        seen: set = set()
+        sents = list(doc.sents)
+        for item, spec in self._items.items():
+            for section in sections:
+                if section.name not in spec["sections"]:
+                    continue
+                self._section_evidence(doc, spans, seen, item, spec, section, sents)
+            for cue in spec["cues"]:
+                for m in cue["regex"].finditer(text):
+                    if not m.group(0).strip():
+                        continue
+                    token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                    if token is None:
+                        continue
+                    sent = doc[token.start].sent
+                    section = self.section_at(sections, m.start())
+                    if not self._cue_allowed(cue, sent.text, section):
+                        continue
+                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(
+                        sent.text.strip(" .;:\n\t")
+                    ):
+                        continue
+                    self._add(
+                        doc, spans, seen, item, m.start(), m.end(),
+                        trigger=m.group(0), kind=cue.get("kind", "content"),
+                        section=section.name if section else None,
+                        sentence=(sent.start_char, sent.end_char), source="cue",
+                    )
+        doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
+        return doc
+
+    def _section_evidence(self, doc, spans, seen, item, spec, section, sents) -> None:
+        body = doc.text[section.body_start : section.end]
+        first_sent_end = section.end
+        for sent in sents:
+            if sent.end_char > section.body_start and sent.start_char >= section.start:
+                if sent.end_char > section.body_start + len(body) - len(body.lstrip()):
+                    first_sent_end = min(section.end, sent.end_char)
+                    break
+        status = section.body_status
+        if status is None and spec["placeholder"] is not None:
+            clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t")
+            if spec["placeholder"].fullmatch(clean) or not clean:
+                status = "no_clinical_reason" if item == "rationale" else "empty"
+        meta = dict(
+            trigger=section.header, kind="section", section=section.name, source="section",
+            sentence=(section.start, first_sent_end),
+        )
+        if status is not None:
+            meta["status"] = status
+        self._add(doc, spans, seen, item, section.start, max(section.body_start, first_sent_end), **meta)
+
+    # -- serialisation ---------------------------------------------------------
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        rules_to_disk(path, self.rules)
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> ItemDetector:
+        self.set_rules(rules_from_disk(path))
+        return self
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, rules: dict | None = None) -> None:
+        if rules is not None:
+            self.set_rules(rules)
+
+
+@Language.factory("cdt_nlp_items", default_config={})
+def make_item_detector(nlp: Language, name: str) -> ItemDetector:
+    return ItemDetector(nlp, name)

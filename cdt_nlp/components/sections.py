@@ -1,0 +1,180 @@
+"""Section and sentence detection for clinical notes.
+
+Finds headers of the styles real notes use (SOAP ``S:/O:/A:/P:``, ``CC:``,
+``HPI``, ``CLINICAL HISTORY``, ``FINDINGS``, ``IMPRESSION``, ``PLAN`` ...), in any
+case, with or without a colon, run into the text or on their own line, and
+marks sentence starts so later components can scope their rules.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..rules import load_rules, validate_rules
+from ._state import rules_from_disk, rules_to_disk
+
+SPAN_KEY = "cdt_sections"
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "e.g", "i.e", "st", "no", "fig", "etc", "inc", "pt", "pts", "hx", "sx", "dx", "tx", "yo", "ca"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A header and its body, by character offsets into the note."""
+
+    name: str
+    header: str
+    start: int
+    body_start: int
+    end: int
+    body_status: str | None  # None (has content), "empty" or "deferred"
+
+    def contains(self, char: int) -> bool:
+        return self.start <= char < self.end
+
+
+class SectionDetector:
+    """Detect note sections and sentence boundaries.
+
+    Parameters
+    ----------
+    nlp, name:
+        Set by spaCy.
+    """
+
+    def __init__(self, nlp: Language, name: str = "cdt_sections") -> None:
+        self.name = name
+        self.set_rules(load_rules("sections.json"))
+
+    # -- rules -----------------------------------------------------------------
+    def set_rules(self, rules: dict[str, Any]) -> None:
+        self.rules = validate_rules("sections.json", rules)
+        header_to_section: dict[str, str] = {}
+        for rule in rules["section_rules"]:
+            for header in rule["headers"]:
+                header_to_section[header.lower()] = rule["section"]
+        self._header_to_section = header_to_section
+        words = sorted((h for h in header_to_section if len(h) > 1), key=len, reverse=True)
+        alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
+        # a header word followed by a colon (or dash) anywhere at a line/sentence start
+        self._colon = re.compile(
+            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•]))"
+            rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=)",
+            re.IGNORECASE,
+        )
+        # an ALL-CAPS header run into the text ("...noted FINDINGS:there is")
+        self._caps = re.compile(rf"(?<![A-Za-z])(?P<h>{alt})[ \t]*:", re.IGNORECASE)
+        # a header alone on its line without a colon
+        self._line = re.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
+        # single-letter SOAP headers: S: O: A: P: (and A/P:)
+        self._soap = re.compile(r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE)
+        placeholders = rules.get("placeholder_bodies", {})
+        self._placeholder = {
+            status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
+            for status, pats in placeholders.items()
+        }
+
+    # -- detection -------------------------------------------------------------
+    def find_sections(self, text: str) -> list[Section]:
+        hits: dict[int, tuple[int, str, str]] = {}
+        for regex, caps_only in ((self._colon, False), (self._caps, True), (self._line, False), (self._soap, False)):
+            for m in regex.finditer(text):
+                header = m.group("h")
+                if caps_only and not (header.isupper() and len(header) > 2):
+                    continue
+                if regex is self._line and not header.isupper():
+                    continue
+                key = re.sub(r"\s+", " ", header.lower())
+                section = self._header_to_section.get(key)
+                if section is None:
+                    continue
+                start = m.start("h")
+                if start not in hits or hits[start][0] < m.end():
+                    hits[start] = (m.end(), section, header)
+        # drop hits nested inside another header
+        ordered = sorted(hits.items())
+        merged: list[tuple[int, int, str, str]] = []
+        for start, (end, section, header) in ordered:
+            if merged and start < merged[-1][1]:
+                continue
+            merged.append((start, end, section, header))
+        sections = []
+        for i, (start, end, section, header) in enumerate(merged):
+            stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
+            body = text[end:stop]
+            sections.append(Section(section, header, start, end, stop, self.body_status(body)))
+        return sections
+
+    def body_status(self, body: str) -> str | None:
+        cleaned = re.sub(r"[\s:.\-,;]+$", "", re.sub(r"^[\s:.\-,;]+", "", body)).strip()
+        cleaned = re.sub(r"\s+", " ", cleaned)
+        for status in ("empty", "deferred"):
+            pattern = self._placeholder.get(status)
+            if pattern is not None and pattern.match(cleaned):
+                return status
+        return None
+
+    def sentence_starts(self, text: str, sections: list[Section]) -> set[int]:
+        starts = {s.start for s in sections}
+        for m in re.finditer(r"\n\s*\n|\n(?=\s*(?:[-*•>]|\d+[.)]\s|[A-Z]))", text):
+            starts.add(m.end())
+        for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
+            before = text[: m.start()]
+            word = re.search(r"([A-Za-z.]+)$", before)
+            if text[m.start()] == "." and word and (
+                word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1
+            ):
+                continue
+            starts.add(m.end())
+        for m in re.finditer(r"\n", text):
+            # a line that ends with terminal punctuation or is short starts a new sentence
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            line = text[line_start : m.start()].rstrip()
+            if not line or line[-1] in ".!?:;" or len(line) < 60:
+                starts.add(m.end())
+        return starts
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        sections = self.find_sections(text)
+        doc._.cdt_sections = sections
+        spans = []
+        for s in sections:
+            span = doc.char_span(s.start, s.end, label=s.name, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+        doc.spans[SPAN_KEY] = spans
+        starts = sorted(self.sentence_starts(text, sections))
+        last_end = 0
+        for token in doc:
+            if token.i == 0:
+                token.is_sent_start = True
+            else:
+                pos = bisect.bisect_left(starts, last_end if last_end else 1)
+                token.is_sent_start = pos < len(starts) and starts[pos] <= token.idx and not token.is_space
+            if not token.is_space:
+                last_end = token.idx + len(token.text)
+        return doc
+
+    # -- serialisation ---------------------------------------------------------
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        rules_to_disk(path, self.rules)
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> SectionDetector:
+        self.set_rules(rules_from_disk(path))
+        return self
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, rules: dict | None = None) -> None:
+        if rules is not None:
+            self.set_rules(rules)
+
+
+@Language.factory("cdt_nlp_sections", default_config={})
+def make_section_detector(nlp: Language, name: str) -> SectionDetector:
+    return SectionDetector(nlp, name)

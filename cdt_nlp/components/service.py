@@ -1,0 +1,144 @@
+"""Service facts: which imaging service the note describes, and how.
+
+Finds modality mentions (ultrasound, cone beam CT, MRI, sialoendoscopy ...),
+post-processing (fusion, simulation, subtraction), cone beam CT field of view,
+capture statements, reads sent elsewhere, outside images, reports and contrast.
+A modality mention in an order or plan ("CBCT ordered", "Plan: MRI") counts as
+ordered, not performed. The facts feed the code-specific checks and, later,
+the code suggester. Results: ``doc.spans["cdt_facts"]`` and ``doc._.cdt_facts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..rules import compile_list, load_rules, validate_rules
+from ._state import rules_from_disk, rules_to_disk, set_meta
+from .items import ItemDetector
+
+SPAN_KEY = "cdt_facts"
+#: modalities whose capture or reading is a catalog service
+CATALOG_MODALITIES = frozenset(
+    {"ultrasound", "mri", "cbct", "sialoendoscopy", "sialography", "arthrography", "tmj_radiograph", "tomography"}
+)
+#: modalities that produce a 3D volume (for fusion)
+VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
+PLAN_SECTIONS = frozenset({"plan", "rationale"})
+
+
+@dataclass
+class ServiceFacts:
+    """What the note says was done, aggregated over the whole note."""
+
+    performed: set[str] = field(default_factory=set)
+    ordered: set[str] = field(default_factory=set)
+    postprocessing: set[str] = field(default_factory=set)
+    fields_of_view: list[str] = field(default_factory=list)
+    volumes: set[str] = field(default_factory=set)
+    capture: bool = False
+    read_elsewhere: bool = False
+    outside_images: bool = False
+    report: bool = False
+    contrast: bool = False
+
+    @property
+    def imaging_performed(self) -> bool:
+        """True when a catalog imaging service (or a read of outside images) was done."""
+        return bool(self.performed & CATALOG_MODALITIES) or bool(self.postprocessing) or self.outside_images
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "performed": sorted(self.performed),
+            "ordered": sorted(self.ordered),
+            "postprocessing": sorted(self.postprocessing),
+            "fields_of_view": list(dict.fromkeys(self.fields_of_view)),
+            "volumes": sorted(self.volumes),
+            "capture": self.capture,
+            "read_elsewhere": self.read_elsewhere,
+            "outside_images": self.outside_images,
+            "report": self.report,
+            "contrast": self.contrast,
+        }
+
+
+class ServiceDetector:
+    """Extract service facts from a note."""
+
+    def __init__(self, nlp: Language, name: str = "cdt_service", order_window: int = 8) -> None:
+        self.name = name
+        self.order_window = order_window
+        self.set_rules(load_rules("service.json"))
+
+    def set_rules(self, rules: dict[str, Any]) -> None:
+        self.rules = validate_rules("service.json", rules)
+        spec = rules["service_rules"]
+        self._groups: list[tuple[str, str, Any]] = []
+        for group in ("modalities", "postprocessing", "fields_of_view"):
+            for name, pats in spec[group].items():
+                self._groups.append((group, name, compile_list(pats)))
+        for flag in ("capture", "read_elsewhere", "outside_images", "report", "contrast"):
+            self._groups.append(("flag", flag, compile_list(spec[flag])))
+        self._orders = compile_list(spec["orders"])
+
+    def _ordered(self, doc: Doc, start: int, end: int, section_name: str | None) -> bool:
+        if section_name in PLAN_SECTIONS:
+            return True
+        span = doc.char_span(start, end, alignment_mode="expand")
+        sent = doc[span.start].sent
+        window_lo = max(sent.start, span.start - self.order_window)
+        window_hi = min(sent.end, span.end + 4)
+        window = doc[window_lo:window_hi]
+        return self._orders.search(window.text) is not None
+
+    def __call__(self, doc: Doc) -> Doc:
+        facts = ServiceFacts()
+        sections = doc._.cdt_sections or []
+        spans: list[Span] = []
+        text = doc.text
+        for group, name, regex in self._groups:
+            for m in regex.finditer(text):
+                span = doc.char_span(m.start(), m.end(), label=f"{group}:{name}", alignment_mode="expand")
+                if span is None:
+                    continue
+                section = ItemDetector.section_at(sections, m.start())
+                section_name = section.name if section else None
+                ordered = group in ("modalities", "postprocessing") and self._ordered(
+                    doc, m.start(), m.end(), section_name
+                )
+                spans.append(span)
+                set_meta(span, trigger=m.group(0), section=section_name, status="ordered" if ordered else "present")
+                if group == "modalities":
+                    (facts.ordered if ordered else facts.performed).add(name)
+                    if name in VOLUME_MODALITIES:
+                        facts.volumes.add(name)
+                elif group == "postprocessing":
+                    if not ordered:
+                        facts.postprocessing.add(name)
+                elif group == "fields_of_view":
+                    facts.fields_of_view.append(name)
+                else:
+                    setattr(facts, name, True)
+        doc.spans[SPAN_KEY] = spans
+        doc._.cdt_facts = facts
+        return doc
+
+    def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
+        rules_to_disk(path, self.rules)
+
+    def from_disk(self, path: str | Path, *, exclude: tuple = ()) -> ServiceDetector:
+        self.set_rules(rules_from_disk(path))
+        return self
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, rules: dict | None = None) -> None:
+        if rules is not None:
+            self.set_rules(rules)
+
+
+@Language.factory("cdt_nlp_service", default_config={"order_window": 8})
+def make_service_detector(nlp: Language, name: str, order_window: int) -> ServiceDetector:
+    return ServiceDetector(nlp, name, order_window=order_window)

@@ -1,0 +1,33 @@
+"""Numbered, user-facing error messages, kept in one place."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "E001": "The note is empty: paste or pass the text of a chart note.",
+    "E002": "The note looks like binary data, not text (found {nul} NUL or control bytes); export it as plain text.",
+    "E003": "The note is not valid UTF-8 text and no fallback encoding could read it.",
+    "E004": "The note is {size:,} characters long; the limit is {limit:,}. Split it or raise max_chars.",
+    "E005": "Unknown code '{code}'. Use one of the imaging codes D0310-D0395 (run `cdt-nlp codes`).",
+    "E006": "'{code}' is not a CDT code. Write it like D0370 or 0370 (the D is optional).",
+    "E007": "Cannot read '{path}': {reason}",
+    "E008": "The note must be text (str or bytes), not {type}.",
+    "E010": "Rule file {file} must be a JSON object with the top-level key '{key}'.",
+    "E011": "Rule file {file} has unknown top-level keys: {keys}.",
+    "E012": "Rule pattern refers to an unknown term set '{{{name}}}'.",
+    "E013": "Rule entry in {file} has unknown fields: {fields}.",
+    "E020": "Evaluation file {path}, line {line}: {reason}",
+}
+
+
+class CdtError(ValueError):
+    """An error a user can act on: carries a stable code and a one-line message."""
+
+    def __init__(self, code: str, **fields: object) -> None:
+        self.code = code
+        self.fields = fields
+        super().__init__(f"{code}: {MESSAGES[code].format(**fields)}")
+
+    @property
+    def message(self) -> str:
+        """The message without the code prefix."""
+        return MESSAGES[self.code].format(**self.fields)
