@@ -159,7 +159,12 @@ class Checker:
             for span in by_item[item]:
                 meta = span._.cdt
                 status = meta.get("status", "present")
-                if status == "present" and item in IMAGING_ITEMS and not facts.imaging_performed:
+                if status == "present" and meta.get("affirms") is False:
+                    continue  # a mention such as "discuss the findings" shows nothing by itself
+                if status == "present" and (
+                    (item in IMAGING_ITEMS and not facts.imaging_performed)
+                    or (item == "rationale" and not facts.service_mentioned)
+                ):
                     status = "not_imaging"
                 statuses.append((span, meta, status))
             explicit_absent = any(

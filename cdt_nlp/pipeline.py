@@ -11,7 +11,7 @@ PIPE_NAMES = ("cdt_sections", "cdt_items", "cdt_service", "cdt_context")
 
 
 def load() -> Language:
-    """Return the checker's pipeline: sections, items, service facts, context.
+    """Return the checker's pipeline: sections, service facts, items, context.
 
     Examples
     --------
@@ -23,7 +23,7 @@ def load() -> Language:
     """
     nlp = spacy.blank("en")
     nlp.add_pipe("cdt_nlp_sections", name="cdt_sections")
-    nlp.add_pipe("cdt_nlp_items", name="cdt_items")
     nlp.add_pipe("cdt_nlp_service", name="cdt_service")
+    nlp.add_pipe("cdt_nlp_items", name="cdt_items")
     nlp.add_pipe("cdt_nlp_context", name="cdt_context")
     return nlp

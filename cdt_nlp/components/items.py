@@ -29,11 +29,13 @@ from .sections import Section
 
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
-_CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence"}
+_CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence", "affirms"}
 _ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "section_needs_content"}
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
+#: sections that never hold the imaging report's body
+NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
 
 
 class ItemDetector:
@@ -94,6 +96,12 @@ class ItemDetector:
                     return True
                 if self._sets["imaging"].search(sent_text):
                     return True
+            elif alt == "imaging_note":
+                facts = getattr(self, "_facts", None)
+                if facts is not None and facts.imaging_performed and (
+                    section is None or section.name not in NON_REPORT_SECTIONS
+                ):
+                    return True
             elif alt == "referral":
                 if re.search(r"refer", sent_text, re.IGNORECASE):
                     return True
@@ -112,7 +120,12 @@ class ItemDetector:
             if not in_report_section and self._sets[name].search(sent_text):
                 return False
         for name in cue.get("excludes_same_sentence", ()):
-            if self._filters[name].search(sent_text):
+            if name == "capture_without_result":
+                if self._filters["capture_verbs"].search(sent_text) and not self._filters["result_verbs"].search(
+                    sent_text
+                ):
+                    return False
+            elif self._filters[name].search(sent_text):
                 return False
         return True
 
@@ -131,6 +144,8 @@ class ItemDetector:
         spans: list[Span] = []
         seen: set = set()
         sents = list(doc.sents)
+        self._facts = doc._.cdt_facts
+        headers = [(s.start, s.body_start) for s in sections]
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
@@ -140,6 +155,8 @@ class ItemDetector:
                 for m in cue["regex"].finditer(text):
                     if not m.group(0).strip():
                         continue
+                    if cue.get("kind") == "head" and any(hs <= m.start() < he for hs, he in headers):
+                        continue  # the header itself: the section evidence speaks for it
                     token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                     if token is None:
                         continue
@@ -153,7 +170,7 @@ class ItemDetector:
                         continue
                     self._add(
                         doc, spans, seen, item, m.start(), m.end(),
-                        trigger=m.group(0), kind=cue.get("kind", "content"),
+                        trigger=m.group(0), kind=cue.get("kind", "content"), affirms=cue.get("affirms", True),
                         section=section.name if section else None,
                         sentence=(sent.start_char, sent.end_char), source="cue",
                     )
@@ -171,7 +188,8 @@ class ItemDetector:
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
             clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t")
-            if spec["placeholder"].fullmatch(clean) or not clean:
+            has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
+            if not clean or (spec["placeholder"].search(clean) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
         meta = dict(
             trigger=section.header, kind="section", section=section.name, source="section",

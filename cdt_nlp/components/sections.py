@@ -21,6 +21,10 @@ from ..rules import load_rules, validate_rules
 from ._state import rules_from_disk, rules_to_disk
 
 SPAN_KEY = "cdt_sections"
+#: sections whose body is the rest of the header's line when it has text there
+ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
+#: sections whose body may run over several lines and paragraphs of a report
+MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "e.g", "i.e", "st", "no", "fig", "etc", "inc", "pt", "pts", "hx", "sx", "dx", "tx", "yo", "ca"}
 
 
@@ -74,6 +78,9 @@ class SectionDetector:
         self._line = re.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = re.compile(r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE)
+        self._generic = re.compile(
+            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*(?P<h>[A-Za-z][A-Za-z/&'()#.\- ]{0,28}[A-Za-z)])[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+        )
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -97,6 +104,11 @@ class SectionDetector:
                 start = m.start("h")
                 if start not in hits or hits[start][0] < m.end():
                     hits[start] = (m.end(), section, header)
+        # any other short "Label:" at a line start ends the previous section
+        for m in self._generic.finditer(text):
+            start = m.start("h")
+            if start not in hits and not any(st <= start < e for st, (e, _, _) in hits.items()):
+                hits[start] = (m.end(), "other", m.group("h"))
         # drop hits nested inside another header
         ordered = sorted(hits.items())
         merged: list[tuple[int, int, str, str]] = []
@@ -107,9 +119,31 @@ class SectionDetector:
         sections = []
         for i, (start, end, section, header) in enumerate(merged):
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
+            stop = self._body_end(text, end, stop, section)
             body = text[end:stop]
             sections.append(Section(section, header, start, end, stop, self.body_status(body)))
         return sections
+
+    def _body_end(self, text: str, body_start: int, stop: int, section: str) -> int:
+        """Where a body ends: the next header, or earlier for one-line headers and paragraphs."""
+        line_end = text.find("\n", body_start, stop)
+        if line_end == -1:
+            return stop
+        inline = text[body_start:line_end].strip()
+        if inline and section in ONE_LINE_SECTIONS:
+            return line_end
+        if inline and section not in MULTILINE_SECTIONS:
+            # a history/objective line ends at a finished sentence or a new capitalised line
+            for m in re.finditer(r"\n", text[line_end:stop]):
+                pos = line_end + m.start()
+                before = text[body_start:pos].rstrip()
+                after = text[pos + 1 : stop].lstrip(" \t")
+                if not before or before[-1] in ".!?;" or not after or after[0].isupper() or after[0] in "#*-•0123456789":
+                    return pos
+        # body that starts on the header's line ends at the first blank line
+        search_from = line_end if inline else (re.search(r"\S", text[line_end:stop]) or re.search("", "")).end() + line_end
+        blank = re.compile(r"\n[ \t]*\n").search(text, search_from, stop)
+        return blank.start() if blank else stop
 
     def body_status(self, body: str) -> str | None:
         cleaned = re.sub(r"[\s:.\-,;]+$", "", re.sub(r"^[\s:.\-,;]+", "", body)).strip()

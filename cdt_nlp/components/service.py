@@ -51,6 +51,11 @@ class ServiceFacts:
         """True when a catalog imaging service (or a read of outside images) was done."""
         return bool(self.performed & CATALOG_MODALITIES) or bool(self.postprocessing) or self.outside_images
 
+    @property
+    def service_mentioned(self) -> bool:
+        """True when a catalog service is done, read or at least ordered in the note."""
+        return self.imaging_performed or bool(self.ordered & CATALOG_MODALITIES)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "performed": sorted(self.performed),
