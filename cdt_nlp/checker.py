@@ -19,7 +19,9 @@ from .textio import MAX_CHARS, clean_note
 #: items whose evidence must come from imaging actually done (or read) in this note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: which absent status wins when an item has several kinds of absent evidence
-REASON_PRIORITY = ("deferred", "negated", "empty", "no_clinical_reason", "other_person", "hypothetical", "not_imaging")
+REASON_PRIORITY = (
+    "deferred", "negated", "empty", "no_clinical_reason", "not_specific", "other_person", "hypothetical", "not_imaging",
+)
 EXPLICIT_ABSENCE = frozenset({"deferred", "negated", "empty"})
 CHECK_WEIGHT = 1.0
 MAX_EVIDENCE = 3

@@ -30,7 +30,7 @@ from .sections import Section
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
 _CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence", "affirms"}
-_ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "section_needs_content"}
+_ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "section_needs_content", "section_requires_cue"}
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
@@ -70,6 +70,7 @@ class ItemDetector:
                 cues.append({**cue, "regex": compile_terms(cue["pattern"], sets)})
             placeholders = spec.get("placeholders")
             self._items[item] = {
+                "section_requires_cue": bool(spec.get("section_requires_cue", False)),
                 "sections": frozenset(spec.get("sections", [])),
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
@@ -191,6 +192,9 @@ class ItemDetector:
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].search(clean) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
+        if status is None and spec["section_requires_cue"]:
+            if not any(c["regex"].search(body) for c in spec["cues"]):
+                status = "not_specific"
         meta = dict(
             trigger=section.header, kind="section", section=section.name, source="section",
             sentence=(section.start, first_sent_end),
