@@ -121,7 +121,10 @@ class ItemDetector:
             if not in_report_section and self._sets[name].search(sent_text):
                 return False
         for name in cue.get("excludes_same_sentence", ()):
-            if name == "capture_without_result":
+            if name == "follow_up_not_imaging":
+                if self._filters["follow_up_verbs"].search(sent_text) and not self._sets["imaging"].search(sent_text):
+                    return False
+            elif name == "capture_without_result":
                 if self._filters["capture_verbs"].search(sent_text) and not self._filters["result_verbs"].search(
                     sent_text
                 ):

@@ -25,6 +25,8 @@ SPAN_KEY = "cdt_sections"
 ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
+DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
+DICTATED_BREAK = re.compile(r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE)
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "e.g", "i.e", "st", "no", "fig", "etc", "inc", "pt", "pts", "hx", "sx", "dx", "tx", "yo", "ca"}
 
 
@@ -68,8 +70,8 @@ class SectionDetector:
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
         # a header word followed by a colon (or dash) anywhere at a line/sentence start
         self._colon = re.compile(
-            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•]))"
-            rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=)",
+            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s))"
+            rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is")
@@ -158,6 +160,8 @@ class SectionDetector:
         starts = {s.start for s in sections}
         for m in re.finditer(r"\n\s*\n|\n(?=\s*(?:[-*•>]|\d+[.)]\s|[A-Z]))", text):
             starts.add(m.end())
+        for m in DICTATED_BREAK.finditer(text):
+            starts.add(m.end())
         for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
             before = text[: m.start()]
             word = re.search(r"([A-Za-z.]+)$", before)
@@ -170,7 +174,7 @@ class SectionDetector:
             # a line that ends with terminal punctuation or is short starts a new sentence
             line_start = text.rfind("\n", 0, m.start()) + 1
             line = text[line_start : m.start()].rstrip()
-            if not line or line[-1] in ".!?:;" or len(line) < 60:
+            if not line or line[-1] in ".!?:;" or len(line) < 60 or DICTATED_STOP.search(line):
                 starts.add(m.end())
         return starts
 

@@ -26,6 +26,8 @@ SPAN_KEY = "cdt_facts"
 CATALOG_MODALITIES = frozenset(
     {"ultrasound", "mri", "cbct", "sialoendoscopy", "sialography", "arthrography", "tmj_radiograph", "tomography"}
 )
+#: imaging whose ordering reason counts as a rationale (a medical CT too, not plain films)
+ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
 #: modalities that produce a 3D volume (for fusion)
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan", "rationale"})
@@ -54,7 +56,7 @@ class ServiceFacts:
     @property
     def service_mentioned(self) -> bool:
         """True when a catalog service is done, read or at least ordered in the note."""
-        return self.imaging_performed or bool(self.ordered & CATALOG_MODALITIES)
+        return self.imaging_performed or bool((self.ordered | self.performed) & ORDERABLE_MODALITIES)
 
     def to_dict(self) -> dict[str, Any]:
         return {
