@@ -159,7 +159,7 @@ class ItemDetector:
                 for m in cue["regex"].finditer(text):
                     if not m.group(0).strip():
                         continue
-                    if cue.get("kind") == "head" and any(hs <= m.start() < he for hs, he in headers):
+                    if any(hs <= m.start() < he for hs, he in headers):
                         continue  # the header itself: the section evidence speaks for it
                     token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                     if token is None:

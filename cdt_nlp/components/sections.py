@@ -148,6 +148,15 @@ class SectionDetector:
         return blank.start() if blank else stop
 
     def body_status(self, body: str) -> str | None:
+        """``"empty"``/``"deferred"`` when the body (or its first line) is only a placeholder."""
+        status = self._placeholder_status(body)
+        if status is None:
+            lines = [line for line in body.split("\n") if line.strip()]
+            if len(lines) > 1:
+                status = self._placeholder_status(lines[0])
+        return status
+
+    def _placeholder_status(self, body: str) -> str | None:
         cleaned = re.sub(r"[\s:.\-,;]+$", "", re.sub(r"^[\s:.\-,;]+", "", body)).strip()
         cleaned = re.sub(r"\s+", " ", cleaned)
         for status in ("empty", "deferred"):
