@@ -75,7 +75,7 @@ class SectionDetector:
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is")
-        self._caps = re.compile(rf"(?<![A-Za-z])(?P<h>{alt})[ \t]*:", re.IGNORECASE)
+        self._caps = re.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
         # a header alone on its line without a colon
         self._line = re.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)

@@ -47,11 +47,18 @@ class ServiceFacts:
     outside_images: bool = False
     report: bool = False
     contrast: bool = False
+    #: the note has both a findings and an impression section with content (a report)
+    report_sections: bool = False
 
     @property
     def imaging_performed(self) -> bool:
         """True when a catalog imaging service (or a read of outside images) was done."""
-        return bool(self.performed & CATALOG_MODALITIES) or bool(self.postprocessing) or self.outside_images
+        return (
+            bool(self.performed & CATALOG_MODALITIES)
+            or bool(self.postprocessing)
+            or self.outside_images
+            or self.report_sections
+        )
 
     @property
     def service_mentioned(self) -> bool:
@@ -130,6 +137,8 @@ class ServiceDetector:
                     facts.fields_of_view.append(name)
                 else:
                     setattr(facts, name, True)
+        with_content = {s.name for s in sections if s.body_status is None}
+        facts.report_sections = {"findings", "impression"} <= with_content
         doc.spans[SPAN_KEY] = spans
         doc._.cdt_facts = facts
         return doc
