@@ -49,25 +49,26 @@ class ContextResolver:
                     rule["direction"],
                     frozenset(rule.get("applies_to", [])),
                     compile_list(rule["patterns"]),
+                    int(rule.get("max_tokens", self.max_tokens)),
                 )
             )
 
     def applies(self, applies_to: frozenset[str], item: str, kind: str) -> bool:
         return item in applies_to or f"{item}:{kind}" in applies_to
 
-    def triggers(self, sent: Span) -> list[tuple[str, str, frozenset[str], int, int]]:
-        """Context triggers in a sentence as (category, direction, applies_to, start, end) chars."""
+    def triggers(self, sent: Span) -> list[tuple[str, str, frozenset[str], int, int, int]]:
+        """Context triggers in a sentence: (category, direction, applies_to, start, end, max_tokens)."""
         found = []
         text = sent.text
         base = sent.start_char
         pseudo: list[tuple[int, int]] = []
-        for category, direction, applies_to, regex in self._rules:
+        for category, direction, applies_to, regex, max_tokens in self._rules:
             for m in regex.finditer(text):
                 s, e = base + m.start(), base + m.end()
                 if category == "PSEUDO":
                     pseudo.append((s, e))
                 else:
-                    found.append((category, direction, applies_to, s, e))
+                    found.append((category, direction, applies_to, s, e, max_tokens))
         return [
             t for t in found
             if t[0] == "TERMINATE" or not any(ps <= t[3] and t[4] <= pe for ps, pe in pseudo)
@@ -77,7 +78,7 @@ class ContextResolver:
         doc = span.doc
         terms = [t for t in trigs if t[0] == "TERMINATE"]
         hits: dict[str, str] = {}
-        for category, direction, applies_to, s, e in trigs:
+        for category, direction, applies_to, s, e, max_tokens in trigs:
             if category == "TERMINATE" or not self.applies(applies_to, item, kind):
                 continue
             if s < span.end_char and e > span.start_char:
@@ -92,9 +93,9 @@ class ContextResolver:
                 continue
             between = doc.char_span(lo, hi, alignment_mode="contract")
             n_tokens = len(between) if between is not None else 0
-            if n_tokens > self.max_tokens:
+            if n_tokens > max_tokens:
                 continue
-            if any(lo <= ts and te <= hi for _, _, _, ts, te in terms):
+            if any(lo <= t[3] and t[4] <= hi for t in terms):
                 continue
             hits.setdefault(category, doc.text[s:e])
         for category in _PRIORITY:

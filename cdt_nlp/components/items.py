@@ -34,6 +34,8 @@ _ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "se
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
+#: sections whose header alone on a line, followed by unrelated text, counts as empty
+DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 #: sections that never hold the imaging report's body
 NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
 
@@ -195,6 +197,12 @@ class ItemDetector:
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].search(clean) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
+        if status is None and body.lstrip(" \t").startswith("\n") and spec["cues"]:
+            # header alone on its line: the next line must be about this item
+            first_line = body.strip().split("\n", 1)[0]
+            if not any(c["regex"].search(first_line) for c in spec["cues"] if c.get("kind") != "head"):
+                if section.name in DETACHED_HEADER_CHECK:
+                    status = "empty"
         if status is None and spec["section_requires_cue"]:
             if not any(c["regex"].search(body) for c in spec["cues"]):
                 status = "not_specific"
