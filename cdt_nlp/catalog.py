@@ -18,7 +18,7 @@ FOV_NAMES = {
     "both_jaws": "both-jaws",
     "tmj": "TMJ-series",
 }
-_CODE = re.compile(r"^\s*[dD]?\s*0?(\d{3,4})\s*$")
+_CODE = re.compile(r"^\s*[dD]?(\d{4})\s*$")
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,11 @@ class Catalog:
 
     @staticmethod
     def normalize(code: str) -> str:
-        """Turn ``d370``, ``0370``, ``D0370`` into ``D0370``; reject what is not a code."""
+        """Turn ``d0370``, ``0370``, ``D0370`` into ``D0370``; reject what is not a code (``d370``)."""
         m = _CODE.match(str(code))
         if not m:
             raise CdtError("E006", code=code)
-        return "D" + m.group(1).zfill(4)
+        return "D" + m.group(1)
 
     def get(self, code: str) -> CodeInfo:
         """Return the entry for a code written in any accepted form."""

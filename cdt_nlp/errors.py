@@ -8,7 +8,8 @@ MESSAGES: dict[str, str] = {
     "E003": "The note is not valid UTF-8 text and no fallback encoding could read it.",
     "E004": "The note is {size:,} characters long; the limit is {limit:,}. Split it or raise max_chars.",
     "E005": "Unknown code '{code}'. Use one of the imaging codes D0310-D0395 (run `cdt-nlp codes`).",
-    "E006": "'{code}' is not a CDT code. Write it like D0370 or 0370 (the D is optional).",
+    "E006": "'{code}' is not a CDT code. Write all four digits, like D0370 or 0370 (the D is optional).",
+    "E009": "The note file is larger than {limit:,} bytes; a chart note is far smaller. Pass one note at a time.",
     "E007": "Cannot read '{path}': {reason}",
     "E008": "The note must be text (str or bytes), not {type}.",
     "E010": "Rule file {file} must be a JSON object with the top-level key '{key}'.",
@@ -22,12 +23,12 @@ MESSAGES: dict[str, str] = {
 class CdtError(ValueError):
     """An error a user can act on: carries a stable code and a one-line message."""
 
-    def __init__(self, code: str, **fields: object) -> None:
-        self.code = code
+    def __init__(self, error_id: str, /, **fields: object) -> None:
+        self.error_id = error_id
         self.fields = fields
-        super().__init__(f"{code}: {MESSAGES[code].format(**fields)}")
+        super().__init__(f"{error_id}: {MESSAGES[error_id].format(**fields)}")
 
     @property
     def message(self) -> str:
-        """The message without the code prefix."""
-        return MESSAGES[self.code].format(**self.fields)
+        """The message without the error id prefix."""
+        return MESSAGES[self.error_id].format(**self.fields)

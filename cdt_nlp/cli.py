@@ -1,0 +1,135 @@
+"""The ``cdt-nlp`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .catalog import Catalog
+from .errors import CdtError
+from .textio import MAX_CHARS
+
+#: bytes read at most from one note file or stdin (UTF-8 is at most 4 bytes a character)
+MAX_NOTE_BYTES = 4 * MAX_CHARS
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 2 (bad input), never a traceback."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def read_input(source: str | None) -> bytes:
+    """Read a note from a file path, ``-`` or (when omitted) standard input."""
+    if source in (None, "-"):
+        stream = sys.stdin.buffer
+        if source is None and sys.stdin.isatty():
+            click.echo("Paste the note, then press Ctrl-D (Ctrl-Z Enter on Windows):", err=True)
+        data = stream.read(MAX_NOTE_BYTES + 1)
+    else:
+        path = Path(source)
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_NOTE_BYTES + 1)
+        except OSError as exc:
+            raise CdtError("E007", path=source, reason=exc.strerror or str(exc)) from exc
+    if len(data) > MAX_NOTE_BYTES:
+        raise CdtError("E009", limit=MAX_NOTE_BYTES)
+    return data
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cdt-nlp")
+def main() -> None:
+    """Check whether a dental chart note documents the advanced-imaging code being billed.
+
+    Everything runs on this machine; no note text is sent anywhere or logged.
+    """
+
+
+@main.command()
+@click.argument("note", required=False, metavar="[FILE|-]")
+@click.option("--code", "-c", required=True, help="Target CDT code, e.g. D0370 (the D is optional).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
+              help="Exit 1 when the score is below this value.")
+def check(note: str | None, code: str, fmt: str, fail_under: float | None) -> None:
+    """Score one note against a code's documentation checklist.
+
+    Example: cdt-nlp check note.txt --code D0370
+    """
+    from .checker import Checker
+
+    try:
+        catalog = Catalog.default()
+        info = catalog.get(code)
+        data = read_input(note)
+        result = Checker(catalog=catalog).check(data, code=info.code)
+    except CdtError as exc:
+        fail(exc.message)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from .report import render_text
+
+        click.echo(render_text(result, info))
+    if fail_under is not None and result.score < fail_under:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--search", "-s", default=None, help="Only codes whose name or description has these words.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def codes(code: str | None, search: str | None, fmt: str) -> None:
+    """List the imaging codes, or show one code's checklist.
+
+    Example: cdt-nlp codes D0370
+    """
+    from dataclasses import asdict
+
+    from .report import render_code
+
+    catalog = Catalog.default()
+    if code:
+        try:
+            info = catalog.get(code)
+        except CdtError as exc:
+            fail(exc.message)
+            return
+        click.echo(json.dumps(asdict(info), indent=2) if fmt == "json" else render_code(info))
+        return
+    entries = catalog.search(search) if search else list(catalog)
+    if fmt == "json":
+        click.echo(json.dumps([asdict(i) for i in entries], indent=2))
+        return
+    for info in entries:
+        click.echo(f"{info.code}  {info.name:<42} {info.component.replace('_', ' ')}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the full report (with every error) as JSON.")
+def evaluate(path: str, as_json: bool) -> None:
+    """Measure item detection against a labelled JSONL file (ANNOTATION.md format).
+
+    Example: cdt-nlp evaluate corpus/dev/dev.jsonl
+    """
+    from .checker import Checker
+    from .evaluate import evaluate_items, format_report, read_labelled
+
+    try:
+        notes = read_labelled(path)
+    except (CdtError, OSError) as exc:
+        fail(exc.message if isinstance(exc, CdtError) else f"Cannot read '{path}': {exc.strerror}")
+        return
+    report = evaluate_items(notes, Checker())
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
