@@ -202,6 +202,10 @@ class Checker:
                 evidence.append(_clip(doc.text, start, end))
                 if len(evidence) >= MAX_EVIDENCE:
                     break
+            if item == "interpretation" and not present and reason == "not_found" and facts.read_elsewhere:
+                reason = "deferred"
+                evidence = [_clip(doc.text, s.start_char, s.end_char) for s in doc.spans.get("cdt_facts", [])
+                            if s.label_ == "flag:read_elsewhere"][:MAX_EVIDENCE]
             results[item] = ItemResult(present, item in info.checklist, evidence, reason)
         return results
 

@@ -7,7 +7,14 @@ from spacy.language import Language
 
 from .components import context, items, sections, service  # noqa: F401  (registers factories)
 
-PIPE_NAMES = ("cdt_sections", "cdt_items", "cdt_service", "cdt_context")
+#: (pipe name, factory) in pipeline order: sections first, context last
+PIPES = (
+    ("cdt_sections", "cdt_nlp_sections"),
+    ("cdt_service", "cdt_nlp_service"),
+    ("cdt_items", "cdt_nlp_items"),
+    ("cdt_context", "cdt_nlp_context"),
+)
+PIPE_NAMES = tuple(name for name, _ in PIPES)
 
 
 def load() -> Language:
@@ -22,8 +29,6 @@ def load() -> Language:
     ['interpretation']
     """
     nlp = spacy.blank("en")
-    nlp.add_pipe("cdt_nlp_sections", name="cdt_sections")
-    nlp.add_pipe("cdt_nlp_service", name="cdt_service")
-    nlp.add_pipe("cdt_nlp_items", name="cdt_items")
-    nlp.add_pipe("cdt_nlp_context", name="cdt_context")
+    for name, factory in PIPES:
+        nlp.add_pipe(factory, name=name)
     return nlp

@@ -81,7 +81,7 @@ class SectionDetector:
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = re.compile(r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE)
         self._generic = re.compile(
-            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*(?P<h>[A-Za-z][A-Za-z/&'()#.\- ]{0,28}[A-Za-z)])[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
@@ -109,7 +109,7 @@ class SectionDetector:
         # any other short "Label:" at a line start ends the previous section
         for m in self._generic.finditer(text):
             start = m.start("h")
-            if start not in hits and not any(st <= start < e for st, (e, _, _) in hits.items()):
+            if not any(st <= start < e or start <= st < m.end() for st, (e, _, _) in hits.items()):
                 hits[start] = (m.end(), "other", m.group("h"))
         # drop hits nested inside another header
         ordered = sorted(hits.items())

@@ -54,7 +54,7 @@ class ServiceFacts:
     def imaging_performed(self) -> bool:
         """True when a catalog imaging service (or a read of outside images) was done."""
         return (
-            bool(self.performed & CATALOG_MODALITIES)
+            bool(self.performed & (CATALOG_MODALITIES | {"unspecified_imaging"}))
             or bool(self.postprocessing)
             or self.outside_images
             or self.report_sections

@@ -1,0 +1,99 @@
+"""Scoring API: the exact result schema, scores, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdt_nlp import CdtError
+from cdt_nlp.catalog import ITEMS
+
+NOTE = (
+    "CC: Pt c/o recurrent L submandibular swelling with meals x3 mo.\n"
+    "Pano inconclusive for soft tissue, US ordered to evaluate the gland.\n"
+    "US L SMG performed. FINDINGS: 5 mm echogenic focus with acoustic shadowing in Wharton's duct.\n"
+    "IMPRESSION: interpretation deferred to OMFS radiologist.\n"
+    "PLAN: refer to OMFS for sialendoscopy."
+)
+
+
+@pytest.mark.parametrize("code", ["D0370"])
+def test_checker_to_dict_has_exactly_the_documented_keys(checker, code):
+    out = checker.check(NOTE, code=code).to_dict()
+    assert list(out) == ["code", "score", "checklist", "items", "missing", "fixes", "warnings", "suggestions",
+                         "mismatch"]
+    assert list(out["items"]) == list(ITEMS)
+    for item in out["items"].values():
+        assert list(item) == ["present", "required", "evidence", "reason"]
+        for ev in item["evidence"]:
+            assert list(ev) == ["text", "start", "end"]
+    assert out["suggestions"] == [] and out["mismatch"] is False
+
+
+@pytest.mark.parametrize("code", ["D0370"])
+def test_checker_deferred_interpretation_scores_and_warns(checker, code):
+    out = checker.check(NOTE, code=code).to_dict()
+    assert out["missing"] == ["interpretation"]
+    assert out["items"]["interpretation"]["reason"] == "deferred"
+    assert "deferred" in out["items"]["interpretation"]["evidence"][0]["text"]
+    assert len(out["fixes"]) == 1 and "ultrasound" in out["fixes"][0]
+    assert [w["check"] for w in out["warnings"]] == ["capture_and_interpretation"]
+    assert "D0386" in out["warnings"][0]["message"]
+    assert 0 < out["score"] < 100
+
+
+@pytest.mark.parametrize("code", ["D0386"])
+def test_checker_capture_only_code_passes_the_same_note(checker, code):
+    out = checker.check(NOTE, code=code).to_dict()
+    assert out["missing"] == []
+    assert out["items"]["interpretation"]["required"] is False
+    assert out["score"] == 100.0
+
+
+@pytest.mark.parametrize("code", ["D0370"])
+def test_checker_score_is_weighted_share_of_required_items_and_checks(checker, code):
+    result = checker.check(NOTE, code=code)
+    info = checker.catalog.get(code)
+    total = sum(info.checklist.values()) + len(info.checks)
+    passed = sum(w for i, w in info.checklist.items() if result.items[i].present)
+    passed += len(info.checks) - len({w.check for w in result.warnings})
+    assert result.score == round(100 * passed / total, 1)
+
+
+@pytest.mark.parametrize(
+    ("note", "error_id"),
+    [("", "E001"), ("   \n\t ", "E001"), (b"\x00\x01\x02binary\x00", "E002"), ("A" * 1_000_001, "E004"),
+     (12345, "E008")],
+    ids=["empty", "whitespace", "binary", "too-long", "not-text"],
+)
+def test_checker_bad_input_raises_clear_errors(checker, note, error_id):
+    with pytest.raises(CdtError) as info:
+        checker.check(note, code="D0370")
+    assert info.value.error_id == error_id
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "data", ["CC: café au lait swelling x3 wk".encode("cp1252"), "CC: swelling x3 wk".encode("utf-16")]
+)
+def test_checker_decodes_other_encodings(checker, data):
+    assert checker.check(data, code="D0370").items["chief_complaint"].present
+
+
+@pytest.mark.parametrize("code", ["d370", "D9999"])
+def test_checker_rejects_bad_code_before_work(checker, code):
+    with pytest.raises(CdtError):
+        checker.check(NOTE, code=code)
+
+
+@pytest.mark.parametrize("code", ["D0370"])
+def test_checker_is_a_pure_function_of_note_and_code(checker, code):
+    first = checker.check(NOTE, code=code).to_dict()
+    checker.check("CC: other note entirely. CBCT #19.", code="D0364")
+    assert checker.check(NOTE, code=code).to_dict() == first
+
+
+@pytest.mark.parametrize("code", ["D0370"])
+def test_checker_check_many_matches_check(checker, code):
+    notes = [NOTE, "CC: TMJ pain. MRI TMJ acquired, sent to OMFR for read."]
+    many = [r.to_dict() for r in checker.check_many(notes, code=code)]
+    assert many == [checker.check(n, code=code).to_dict() for n in notes]

@@ -1,0 +1,43 @@
+"""Rule files: required top-level keys, unknown keys rejected, term-set references checked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cdt_nlp.errors import CdtError
+from cdt_nlp.rules import RULE_FILES, compile_terms, load_rules, validate_rules
+
+
+@pytest.mark.parametrize("name", sorted(RULE_FILES))
+def test_rules_packaged_files_load_and_round_trip(name):
+    data = load_rules(name)
+    assert validate_rules(name, json.loads(json.dumps(data))) == data
+
+
+@pytest.mark.parametrize("name", ["sections.json", "items.json", "context.json"])
+def test_rules_unknown_top_level_key_is_rejected(name):
+    data = load_rules(name)
+    data["sectoin_rules"] = []
+    with pytest.raises(CdtError, match="unknown top-level keys"):
+        validate_rules(name, data)
+
+
+@pytest.mark.parametrize("name", ["sections.json", "catalog.json"])
+def test_rules_missing_top_level_key_is_rejected(name):
+    with pytest.raises(CdtError, match="top-level key"):
+        validate_rules(name, {"something": []})
+
+
+@pytest.mark.parametrize("pattern", ["{no_such_set}"])
+def test_rules_unknown_term_set_is_rejected(pattern):
+    with pytest.raises(CdtError, match="unknown term set"):
+        compile_terms(pattern, {"symptom": ["pain"]})
+
+
+@pytest.mark.parametrize(("entry", "text", "hit"), [("=US", "US L SMG", True), ("=US", "thank us", False)])
+def test_rules_case_sensitive_entries(entry, text, hit):
+    from cdt_nlp.rules import compile_list
+
+    assert bool(compile_list([entry]).search(text)) is hit

@@ -1,0 +1,57 @@
+"""Section and sentence detection across the header styles real notes use."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdt_nlp.components.sections import SectionDetector
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("S: pain L TMJ\nO: clicking\nA: disc displacement\nP: splint", ["history", "objective", "impression", "plan"]),
+        ("CC: swelling\nHPI: 3 wks", ["chief_complaint", "history"]),
+        ("CLINICAL HISTORY: 45F lump.\nTECHNIQUE: linear probe.\nFINDINGS: mass.\nIMPRESSION: adenoma.\n"
+         "RECOMMENDATIONS: FNA.", ["history", "technique", "findings", "impression", "plan"]),
+        ("impression: stone\nplan: refer", ["impression", "plan"]),
+        ("IMPRESSION\n1. Stone.\nRECOMMENDATION\nRefer.", ["impression", "plan"]),
+        ("US done today FINDINGS:there is a 4 mm stone IMPRESSION:sialolith", ["findings", "impression"]),
+        ("noted.FINDINGS: stone.", ["findings"]),
+        ("indication colon 24 year old with swelling period new paragraph findings colon cyst", ["rationale", "findings"]),
+        ("Imp: reactive node. Rec: recheck 6 wk.", ["impression", "plan"]),
+        ("Pt seen today for swelling, no headers at all.", []),
+    ],
+)
+def test_sections_header_styles(nlp, text, expected):
+    doc = nlp(text)
+    names = [s.name for s in doc._.cdt_sections if s.name != "other"]
+    assert names == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [("", "empty"), ("   ", "empty"), ("N/A", "empty"), ("___", "empty"), ("***", "empty"), ("see report", "empty"),
+     ("pending", "deferred"), ("to follow", "deferred"), ("4 mm stone in the duct", None)],
+)
+def test_sections_placeholder_bodies(nlp, body, status):
+    detector = SectionDetector(nlp)
+    assert detector.body_status(body) == status
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["CC: swelling. US L SMG performed. FINDINGS: 4 mm stone; duct dilated. IMPRESSION: sialolith."],
+)
+def test_sections_sentences_split_at_headers_and_punctuation(nlp, text):
+    doc = nlp(text)
+    sents = [s.text.strip() for s in doc.sents]
+    assert "US L SMG performed." in sents
+    assert any(s.startswith("FINDINGS:") for s in sents)
+    assert any(s.startswith("IMPRESSION:") for s in sents)
+
+
+@pytest.mark.parametrize("text", ["CC:   \nFINDINGS: 4 mm stone."])
+def test_sections_empty_header_is_marked(nlp, text):
+    doc = nlp(text)
+    assert doc._.cdt_sections[0].body_status == "empty"
