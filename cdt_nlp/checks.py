@@ -60,7 +60,7 @@ def messages() -> dict[str, str]:
 
 
 def msg(key: str, ctx: CheckContext, **fields: object) -> str:
-    base = {"code": ctx.info.code, "image_noun": ctx.info.image_noun, "image_noun_a": ctx.info.image_noun}
+    base = {"code": ctx.info.code, "image_noun": ctx.info.image_noun}
     return messages()[key].format(**{**base, **fields})
 
 
@@ -71,9 +71,9 @@ def _captured(ctx: CheckContext) -> bool:
 
 @register("capture_and_interpretation")
 def capture_and_interpretation(ctx: CheckContext) -> list[str]:
-    out = []
     if not _captured(ctx):
-        out.append(msg("capture_and_interpretation.no_capture", ctx))
+        return [msg("capture_and_interpretation.no_capture", ctx)]
+    out = []
     if not ctx.present["interpretation"]:
         reason = ctx.reasons.get("interpretation")
         detail = {"deferred": " (the interpretation is deferred or sent elsewhere)",

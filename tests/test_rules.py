@@ -41,3 +41,33 @@ def test_rules_case_sensitive_entries(entry, text, hit):
     from cdt_nlp.rules import compile_list
 
     assert bool(compile_list([entry]).search(text)) is hit
+
+
+@pytest.mark.parametrize("name", ["items.json"])
+def test_rules_no_pattern_ends_in_whitespace(name):
+    """A trailing space before the closing word boundary can never match (a past bug)."""
+    data = load_rules(name)
+    for item, spec in data["item_rules"].items():
+        for cue in spec.get("cues", []):
+            for alt in _top_level_alternatives(cue["pattern"]):
+                assert alt == alt.rstrip(" "), f"{item}: {alt!r}"
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    out, depth, current, escaped = [], 0, "", False
+    for ch in pattern:
+        if escaped:
+            current, escaped = current + ch, False
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(current)
+            current = ""
+            continue
+        current += ch
+    return [*out, current]
