@@ -47,11 +47,18 @@ class CodeInfo:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CodeInfo:
         return cls(
-            code=d["code"], name=d["name"], description=d["description"], modality=d["modality"],
-            component=d["component"], field_of_view=d.get("field_of_view"), image_noun=d["image_noun"],
-            checklist=dict(d["checklist"]), checks=tuple(d.get("checks", [])),
+            code=d["code"],
+            name=d["name"],
+            description=d["description"],
+            modality=d["modality"],
+            component=d["component"],
+            field_of_view=d.get("field_of_view"),
+            image_noun=d["image_noun"],
+            checklist=dict(d["checklist"]),
+            checks=tuple(d.get("checks", [])),
             confusables=tuple(Confusable(**c) for c in d.get("confusables", [])),
-            frequency_days=int(d.get("frequency_days", 0)), keywords=tuple(d.get("keywords", [])),
+            frequency_days=int(d.get("frequency_days", 0)),
+            keywords=tuple(d.get("keywords", [])),
         )
 
 

@@ -20,7 +20,14 @@ from .textio import MAX_CHARS, clean_note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
-    "deferred", "negated", "empty", "no_clinical_reason", "not_specific", "other_person", "hypothetical", "not_imaging",
+    "deferred",
+    "negated",
+    "empty",
+    "no_clinical_reason",
+    "not_specific",
+    "other_person",
+    "hypothetical",
+    "not_imaging",
 )
 EXPLICIT_ABSENCE = frozenset({"deferred", "negated", "empty"})
 CHECK_WEIGHT = 1.0
@@ -128,8 +135,7 @@ class Checker:
     False
     """
 
-    def __init__(self, nlp: Language | None = None, catalog: Catalog | None = None,
-                 max_chars: int = MAX_CHARS) -> None:
+    def __init__(self, nlp: Language | None = None, catalog: Catalog | None = None, max_chars: int = MAX_CHARS) -> None:
         self.nlp = nlp if nlp is not None else load()
         self.catalog = catalog if catalog is not None else Catalog.default()
         self.max_chars = max_chars
@@ -172,9 +178,7 @@ class Checker:
             explicit_absent = any(
                 st in EXPLICIT_ABSENCE and m.get("kind") in ("head", "section") for _, m, st in statuses
             )
-            explicit_present = any(
-                st == "present" and m.get("kind") in ("head", "section") for _, m, st in statuses
-            )
+            explicit_present = any(st == "present" and m.get("kind") in ("head", "section") for _, m, st in statuses)
             if item in IMAGING_ITEMS and explicit_absent and not explicit_present:
                 statuses = [(s, m, "overridden" if st == "present" else st) for s, m, st in statuses]
             present_spans = [(s, m) for s, m, st in statuses if st == "present"]
@@ -196,16 +200,20 @@ class Checker:
                 start, end = meta.get("sentence", (span.start_char, span.end_char))
                 if item == "anatomical_region":
                     start, end = span.start_char, span.end_char
-                if (start, end) in seen:
+                quote = _clip(doc.text, start, end)
+                if (quote.start, quote.end) in seen:
                     continue
-                seen.add((start, end))
-                evidence.append(_clip(doc.text, start, end))
+                seen.add((quote.start, quote.end))
+                evidence.append(quote)
                 if len(evidence) >= MAX_EVIDENCE:
                     break
             if item == "interpretation" and not present and reason == "not_found" and facts.read_elsewhere:
                 reason = "deferred"
-                evidence = [_clip(doc.text, s.start_char, s.end_char) for s in doc.spans.get("cdt_facts", [])
-                            if s.label_ == "flag:read_elsewhere"][:MAX_EVIDENCE]
+                evidence = [
+                    _clip(doc.text, s.start_char, s.end_char)
+                    for s in doc.spans.get("cdt_facts", [])
+                    if s.label_ == "flag:read_elsewhere"
+                ][:MAX_EVIDENCE]
             results[item] = ItemResult(present, item in info.checklist, evidence, reason)
         return results
 
@@ -233,6 +241,12 @@ class Checker:
         fixes = [fixes_cfg[item].format(image_noun=info.image_noun) for item in missing]
         score = round(100.0 * passed / total, 1) if total else 100.0
         return CheckResult(
-            code=info.code, score=score, checklist=list(info.checklist), items=items,
-            missing=missing, fixes=fixes, warnings=warnings, doc=doc,
+            code=info.code,
+            score=score,
+            checklist=list(info.checklist),
+            items=items,
+            missing=missing,
+            fixes=fixes,
+            warnings=warnings,
+            doc=doc,
         )

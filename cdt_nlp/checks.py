@@ -9,9 +9,9 @@ the catalog's ``checks`` lists.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 from .catalog import FOV_NAMES, Catalog, CodeInfo
 from .components.service import ServiceFacts
@@ -76,13 +76,16 @@ def capture_and_interpretation(ctx: CheckContext) -> list[str]:
     out = []
     if not ctx.present["interpretation"]:
         reason = ctx.reasons.get("interpretation")
-        detail = {"deferred": " (the interpretation is deferred or sent elsewhere)",
-                  "negated": " (the note says it was not interpreted)",
-                  "empty": " (the impression header is empty)"}.get(reason or "", "")
+        detail = {
+            "deferred": " (the interpretation is deferred or sent elsewhere)",
+            "negated": " (the note says it was not interpreted)",
+            "empty": " (the impression header is empty)",
+        }.get(reason or "", "")
         sibling = ctx.catalog.sibling(ctx.info, "capture_only")
         if sibling is not None:
-            out.append(msg("capture_and_interpretation.no_interpretation", ctx, detail=detail,
-                           capture_code=sibling.code))
+            out.append(
+                msg("capture_and_interpretation.no_interpretation", ctx, detail=detail, capture_code=sibling.code)
+            )
         else:
             out.append(msg("capture_and_interpretation.no_interpretation_nocode", ctx, detail=detail))
     return out
@@ -112,8 +115,16 @@ def cbct_field_of_view(ctx: CheckContext) -> list[str]:
         return [msg("cbct_field_of_view.missing", ctx, fov_name=FOV_NAMES[want], fov_example=_FOV_EXAMPLES[want])]
     other = found[0]
     code = ctx.catalog.cbct_code(ctx.info.component, other)
-    return [msg("cbct_field_of_view.mismatch", ctx, fov_name=FOV_NAMES[want], found_name=FOV_NAMES[other],
-                detail="", fov_code=code.code if code else "another code")]
+    return [
+        msg(
+            "cbct_field_of_view.mismatch",
+            ctx,
+            fov_name=FOV_NAMES[want],
+            found_name=FOV_NAMES[other],
+            detail="",
+            fov_code=code.code if code else "another code",
+        )
+    ]
 
 
 @register("independent_reader")

@@ -54,8 +54,9 @@ def main() -> None:
 @click.argument("note", required=False, metavar="[FILE|-]")
 @click.option("--code", "-c", required=True, help="Target CDT code, e.g. D0370 (the D is optional).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
-              help="Exit 1 when the score is below this value.")
+@click.option(
+    "--fail-under", type=click.FloatRange(0, 100), default=None, help="Exit 1 when the score is below this value."
+)
 def check(note: str | None, code: str, fmt: str, fail_under: float | None) -> None:
     """Score one note against a code's documentation checklist.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .catalog import ITEMS, Catalog
 from .checker import Checker
@@ -35,8 +36,16 @@ def read_labelled(path: str | Path) -> list[LabelledNote]:
                 missing = [i for i in ITEMS if not isinstance(items.get(i), bool)]
                 if missing:
                     raise ValueError(f"items lack boolean values for {', '.join(missing)}")
-                notes.append(LabelledNote(rec["id"], rec["text"], rec.get("target_code"), rec.get("best_code"),
-                                          {i: items[i] for i in ITEMS}, rec.get("style")))
+                notes.append(
+                    LabelledNote(
+                        rec["id"],
+                        rec["text"],
+                        rec.get("target_code"),
+                        rec.get("best_code"),
+                        {i: items[i] for i in ITEMS},
+                        rec.get("style"),
+                    )
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise CdtError("E020", path=path, line=lineno, reason=str(exc) or type(exc).__name__) from exc
     return notes
@@ -67,8 +76,12 @@ class Counts:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_dict(self) -> dict[str, float]:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
-                "support": self.tp + self.fn}
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "support": self.tp + self.fn,
+        }
 
 
 @dataclass
@@ -111,23 +124,36 @@ def evaluate_items(notes: Iterable[LabelledNote], checker: Checker) -> ItemRepor
             report.missing[item].add(not gold, not pred)
             if gold != pred:
                 ev = result.items[item].evidence
-                report.errors.append({
-                    "id": note.id, "item": item, "gold": gold, "predicted": pred,
-                    "reason": result.items[item].reason, "evidence": [e.text for e in ev],
-                })
+                report.errors.append(
+                    {
+                        "id": note.id,
+                        "item": item,
+                        "gold": gold,
+                        "predicted": pred,
+                        "reason": result.items[item].reason,
+                        "evidence": [e.text for e in ev],
+                    }
+                )
     return report
 
 
 def format_report(report: ItemReport) -> str:
-    lines = [f"Notes: {report.n_notes}", "",
-             f"{'item':<18} {'P':>6} {'R':>6} {'F1':>6}   {'missing P':>9} {'R':>6} {'F1':>6}  support(missing)"]
+    lines = [
+        f"Notes: {report.n_notes}",
+        "",
+        f"{'item':<18} {'P':>6} {'R':>6} {'F1':>6}   {'missing P':>9} {'R':>6} {'F1':>6}  support(missing)",
+    ]
     for item in ITEMS:
         p, m = report.present[item], report.missing[item]
-        lines.append(f"{item:<18} {p.precision:6.3f} {p.recall:6.3f} {p.f1:6.3f}   {m.precision:9.3f} {m.recall:6.3f} "
-                     f"{m.f1:6.3f}  {m.tp + m.fn}")
+        lines.append(
+            f"{item:<18} {p.precision:6.3f} {p.recall:6.3f} {p.f1:6.3f}   {m.precision:9.3f} {m.recall:6.3f} "
+            f"{m.f1:6.3f}  {m.tp + m.fn}"
+        )
     p, m = report.micro("present"), report.micro("missing")
-    lines.append(f"{'micro':<18} {p.precision:6.3f} {p.recall:6.3f} {p.f1:6.3f}   {m.precision:9.3f} {m.recall:6.3f} "
-                 f"{m.f1:6.3f}  {m.tp + m.fn}")
+    lines.append(
+        f"{'micro':<18} {p.precision:6.3f} {p.recall:6.3f} {p.f1:6.3f}   {m.precision:9.3f} {m.recall:6.3f} "
+        f"{m.f1:6.3f}  {m.tp + m.fn}"
+    )
     return "\n".join(lines)
 
 

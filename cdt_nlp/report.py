@@ -28,8 +28,11 @@ def render_text(result: CheckResult, info: CodeInfo) -> str:
     """A readable report: score, checklist with quoted evidence, fixes, warnings, suggestion."""
     lines = []
     score_colour = "green" if result.score >= 90 else "yellow" if result.score >= 70 else "red"
-    lines.append(click.style(f"{info.code}  {info.name}", bold=True)
-                 + "   score " + click.style(f"{result.score:.1f}/100", fg=score_colour, bold=True))
+    lines.append(
+        click.style(f"{info.code}  {info.name}", bold=True)
+        + "   score "
+        + click.style(f"{result.score:.1f}/100", fg=score_colour, bold=True)
+    )
     lines.append("")
     lines.append(click.style("Checklist", bold=True))
     for item in ITEMS:
@@ -47,7 +50,7 @@ def render_text(result: CheckResult, info: CodeInfo) -> str:
     if result.missing:
         lines.append("")
         lines.append(click.style("What to add", bold=True))
-        for item, fix in zip(result.missing, result.fixes):
+        for item, fix in zip(result.missing, result.fixes, strict=True):
             lines.append(f"  - {item_label(item)}: {fix}")
     if result.warnings:
         lines.append("")
@@ -65,8 +68,10 @@ def render_text(result: CheckResult, info: CodeInfo) -> str:
 def render_code(info: CodeInfo) -> str:
     """One code's catalog entry and checklist."""
     lines = [click.style(f"{info.code}  {info.name}", bold=True), info.description, ""]
-    lines.append(f"Modality: {info.modality}   Component: {info.component.replace('_', ' ')}"
-                 + (f"   Field of view: {info.field_of_view.replace('_', ' ')}" if info.field_of_view else ""))
+    lines.append(
+        f"Modality: {info.modality}   Component: {info.component.replace('_', ' ')}"
+        + (f"   Field of view: {info.field_of_view.replace('_', ' ')}" if info.field_of_view else "")
+    )
     lines.append("")
     lines.append(click.style("Checklist (weight)", bold=True))
     for item in ITEMS:

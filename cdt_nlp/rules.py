@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -48,7 +48,7 @@ def validate_rules(name: str, data: Any) -> dict[str, Any]:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_packaged(name: str) -> str:
     return resources.files("cdt_nlp").joinpath("resources", name).read_text(encoding="utf-8")
 

@@ -19,8 +19,17 @@ NOTE = (
 @pytest.mark.parametrize("code", ["D0370"])
 def test_checker_to_dict_has_exactly_the_documented_keys(checker, code):
     out = checker.check(NOTE, code=code).to_dict()
-    assert list(out) == ["code", "score", "checklist", "items", "missing", "fixes", "warnings", "suggestions",
-                         "mismatch"]
+    assert list(out) == [
+        "code",
+        "score",
+        "checklist",
+        "items",
+        "missing",
+        "fixes",
+        "warnings",
+        "suggestions",
+        "mismatch",
+    ]
     assert list(out["items"]) == list(ITEMS)
     for item in out["items"].values():
         assert list(item) == ["present", "required", "evidence", "reason"]
@@ -61,8 +70,13 @@ def test_checker_score_is_weighted_share_of_required_items_and_checks(checker, c
 
 @pytest.mark.parametrize(
     ("note", "error_id"),
-    [("", "E001"), ("   \n\t ", "E001"), (b"\x00\x01\x02binary\x00", "E002"), ("A" * 1_000_001, "E004"),
-     (12345, "E008")],
+    [
+        ("", "E001"),
+        ("   \n\t ", "E001"),
+        (b"\x00\x01\x02binary\x00", "E002"),
+        ("A" * 1_000_001, "E004"),
+        (12345, "E008"),
+    ],
     ids=["empty", "whitespace", "binary", "too-long", "not-text"],
 )
 def test_checker_bad_input_raises_clear_errors(checker, note, error_id):

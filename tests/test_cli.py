@@ -78,8 +78,10 @@ def test_cli_huge_note_is_refused(runner, tmp_path, size):
     assert res.exit_code == 2 and "larger than" in res.output
 
 
-@pytest.mark.parametrize(("args", "fragment"), [(["codes"], "D0395"), (["codes", "D0370"], "Checklist"),
-                                                (["codes", "--search", "ultrasound"], "D0386")])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["codes"], "D0395"), (["codes", "D0370"], "Checklist"), (["codes", "--search", "ultrasound"], "D0386")],
+)
 def test_cli_codes(runner, args, fragment):
     res = runner.invoke(main, args)
     assert res.exit_code == 0 and fragment in res.output
@@ -87,10 +89,20 @@ def test_cli_codes(runner, args, fragment):
 
 @pytest.mark.parametrize("fmt", ["json"])
 def test_cli_evaluate_reports_items(runner, tmp_path, fmt):
-    rec = {"id": "x1", "text": "CC: swelling x3 wk. US L SMG: 4 mm stone. Impression: sialolith. Plan: refer.",
-           "target_code": "D0370", "best_code": "D0370",
-           "items": {"chief_complaint": True, "anatomical_region": True, "findings": True, "interpretation": True,
-                     "rationale": False, "follow_up": True}}
+    rec = {
+        "id": "x1",
+        "text": "CC: swelling x3 wk. US L SMG: 4 mm stone. Impression: sialolith. Plan: refer.",
+        "target_code": "D0370",
+        "best_code": "D0370",
+        "items": {
+            "chief_complaint": True,
+            "anatomical_region": True,
+            "findings": True,
+            "interpretation": True,
+            "rationale": False,
+            "follow_up": True,
+        },
+    }
     path = tmp_path / "one.jsonl"
     path.write_text(json.dumps(rec) + "\n")
     res = runner.invoke(main, ["evaluate", str(path), "--json"])

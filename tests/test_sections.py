@@ -12,13 +12,19 @@ from cdt_nlp.components.sections import SectionDetector
     [
         ("S: pain L TMJ\nO: clicking\nA: disc displacement\nP: splint", ["history", "objective", "impression", "plan"]),
         ("CC: swelling\nHPI: 3 wks", ["chief_complaint", "history"]),
-        ("CLINICAL HISTORY: 45F lump.\nTECHNIQUE: linear probe.\nFINDINGS: mass.\nIMPRESSION: adenoma.\n"
-         "RECOMMENDATIONS: FNA.", ["history", "technique", "findings", "impression", "plan"]),
+        (
+            "CLINICAL HISTORY: 45F lump.\nTECHNIQUE: linear probe.\nFINDINGS: mass.\nIMPRESSION: adenoma.\n"
+            "RECOMMENDATIONS: FNA.",
+            ["history", "technique", "findings", "impression", "plan"],
+        ),
         ("impression: stone\nplan: refer", ["impression", "plan"]),
         ("IMPRESSION\n1. Stone.\nRECOMMENDATION\nRefer.", ["impression", "plan"]),
         ("US done today FINDINGS:there is a 4 mm stone IMPRESSION:sialolith", ["findings", "impression"]),
         ("noted.FINDINGS: stone.", ["findings"]),
-        ("indication colon 24 year old with swelling period new paragraph findings colon cyst", ["rationale", "findings"]),
+        (
+            "indication colon 24 year old with swelling period new paragraph findings colon cyst",
+            ["rationale", "findings"],
+        ),
         ("Imp: reactive node. Rec: recheck 6 wk.", ["impression", "plan"]),
         ("Pt seen today for swelling, no headers at all.", []),
     ],
@@ -31,8 +37,17 @@ def test_sections_header_styles(nlp, text, expected):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [("", "empty"), ("   ", "empty"), ("N/A", "empty"), ("___", "empty"), ("***", "empty"), ("see report", "empty"),
-     ("pending", "deferred"), ("to follow", "deferred"), ("4 mm stone in the duct", None)],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("N/A", "empty"),
+        ("___", "empty"),
+        ("***", "empty"),
+        ("see report", "empty"),
+        ("pending", "deferred"),
+        ("to follow", "deferred"),
+        ("4 mm stone in the duct", None),
+    ],
 )
 def test_sections_placeholder_bodies(nlp, body, status):
     detector = SectionDetector(nlp)

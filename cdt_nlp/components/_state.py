@@ -9,8 +9,9 @@ through the ``Span._.cdt`` getter.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from spacy.tokens import Doc, Span
 

@@ -69,10 +69,7 @@ class ContextResolver:
                     pseudo.append((s, e))
                 else:
                     found.append((category, direction, applies_to, s, e, max_tokens))
-        return [
-            t for t in found
-            if t[0] == "TERMINATE" or not any(ps <= t[3] and t[4] <= pe for ps, pe in pseudo)
-        ]
+        return [t for t in found if t[0] == "TERMINATE" or not any(ps <= t[3] and t[4] <= pe for ps, pe in pseudo)]
 
     def modifier_for(self, span: Span, trigs: list, item: str, kind: str) -> tuple[str, str] | None:
         doc = span.doc

@@ -30,7 +30,14 @@ from .sections import Section
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
 _CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence", "affirms"}
-_ITEM_FIELDS = {"sections", "cues", "placeholders", "needs_imaging_in_note", "section_needs_content", "section_requires_cue"}
+_ITEM_FIELDS = {
+    "sections",
+    "cues",
+    "placeholders",
+    "needs_imaging_in_note",
+    "section_needs_content",
+    "section_requires_cue",
+}
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
@@ -101,8 +108,10 @@ class ItemDetector:
                     return True
             elif alt == "imaging_note":
                 facts = getattr(self, "_facts", None)
-                if facts is not None and facts.imaging_performed and (
-                    section is None or section.name not in NON_REPORT_SECTIONS
+                if (
+                    facts is not None
+                    and facts.imaging_performed
+                    and (section is None or section.name not in NON_REPORT_SECTIONS)
                 ):
                     return True
             elif alt == "referral":
@@ -170,15 +179,21 @@ class ItemDetector:
                     section = self.section_at(sections, m.start())
                     if not self._cue_allowed(cue, sent.text, section):
                         continue
-                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(
-                        sent.text.strip(" .;:\n\t")
-                    ):
+                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent.text.strip(" .;:\n\t")):
                         continue
                     self._add(
-                        doc, spans, seen, item, m.start(), m.end(),
-                        trigger=m.group(0), kind=cue.get("kind", "content"), affirms=cue.get("affirms", True),
+                        doc,
+                        spans,
+                        seen,
+                        item,
+                        m.start(),
+                        m.end(),
+                        trigger=m.group(0),
+                        kind=cue.get("kind", "content"),
+                        affirms=cue.get("affirms", True),
                         section=section.name if section else None,
-                        sentence=(sent.start_char, sent.end_char), source="cue",
+                        sentence=(sent.start_char, sent.end_char),
+                        source="cue",
                     )
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
@@ -207,7 +222,10 @@ class ItemDetector:
             if not any(c["regex"].search(body) for c in spec["cues"]):
                 status = "not_specific"
         meta = dict(
-            trigger=section.header, kind="section", section=section.name, source="section",
+            trigger=section.header,
+            kind="section",
+            section=section.name,
+            source="section",
             sentence=(section.start, first_sent_end),
         )
         if status is not None:

@@ -26,8 +26,32 @@ ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
-DICTATED_BREAK = re.compile(r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE)
-_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "e.g", "i.e", "st", "no", "fig", "etc", "inc", "pt", "pts", "hx", "sx", "dx", "tx", "yo", "ca"}
+DICTATED_BREAK = re.compile(
+    r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
+)
+_ABBREVIATIONS = {
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "vs",
+    "approx",
+    "e.g",
+    "i.e",
+    "st",
+    "no",
+    "fig",
+    "etc",
+    "inc",
+    "pt",
+    "pts",
+    "hx",
+    "sx",
+    "dx",
+    "tx",
+    "yo",
+    "ca",
+}
 
 
 @dataclass(frozen=True)
@@ -79,9 +103,14 @@ class SectionDetector:
         # a header alone on its line without a colon
         self._line = re.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
-        self._soap = re.compile(r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE)
+        self._soap = re.compile(
+            r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
+        )
+        # any short "Label:" at a line start or after a ";;", "|", "//" separator
         self._generic = re.compile(
-            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*"
+            r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
+            r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
@@ -140,10 +169,19 @@ class SectionDetector:
                 pos = line_end + m.start()
                 before = text[body_start:pos].rstrip()
                 after = text[pos + 1 : stop].lstrip(" \t")
-                if not before or before[-1] in ".!?;" or not after or after[0].isupper() or after[0] in "#*-•0123456789":
+                if (
+                    not before
+                    or before[-1] in ".!?;"
+                    or not after
+                    or after[0].isupper()
+                    or after[0] in "#*-•0123456789"
+                ):
                     return pos
         # body that starts on the header's line ends at the first blank line
-        search_from = line_end if inline else (re.search(r"\S", text[line_end:stop]) or re.search("", "")).end() + line_end
+        search_from = line_end
+        if not inline:  # body starts on a later line: look for the blank line after its first text
+            first_text = re.compile(r"\S").search(text, line_end, stop)
+            search_from = first_text.start() if first_text else stop
         blank = re.compile(r"\n[ \t]*\n").search(text, search_from, stop)
         return blank.start() if blank else stop
 
@@ -174,8 +212,10 @@ class SectionDetector:
         for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
             before = text[: m.start()]
             word = re.search(r"([A-Za-z.]+)$", before)
-            if text[m.start()] == "." and word and (
-                word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1
+            if (
+                text[m.start()] == "."
+                and word
+                and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1)
             ):
                 continue
             starts.add(m.end())
