@@ -177,6 +177,8 @@ class ItemDetector:
                         continue
                     sent = doc[token.start].sent
                     section = self.section_at(sections, m.start())
+                    if section is not None and section.body_status is not None:
+                        continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     if not self._cue_allowed(cue, sent.text, section):
                         continue
                     if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent.text.strip(" .;:\n\t")):
