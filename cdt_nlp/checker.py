@@ -23,13 +23,14 @@ REASON_PRIORITY = (
     "deferred",
     "negated",
     "empty",
+    "restates_findings",
     "no_clinical_reason",
     "not_specific",
     "other_person",
     "hypothetical",
     "not_imaging",
 )
-EXPLICIT_ABSENCE = frozenset({"deferred", "negated", "empty"})
+EXPLICIT_ABSENCE = frozenset({"deferred", "negated", "empty", "restates_findings"})
 CHECK_WEIGHT = 1.0
 MAX_EVIDENCE = 3
 

@@ -111,3 +111,11 @@ def test_checker_check_many_matches_check(checker, code):
     notes = [NOTE, "CC: TMJ pain. MRI TMJ acquired, sent to OMFR for read."]
     many = [r.to_dict() for r in checker.check_many(notes, code=code)]
     assert many == [checker.check(n, code=code).to_dict() for n in notes]
+
+
+def test_checker_every_reason_has_a_phrase_and_vice_versa():
+    from cdt_nlp.checker import REASON_PRIORITY
+    from cdt_nlp.rules import load_rules
+
+    phrases = set(load_rules("fixes.json")["reason_phrases"])
+    assert phrases == {*REASON_PRIORITY, "not_found"}

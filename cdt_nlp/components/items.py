@@ -37,7 +37,10 @@ _ITEM_FIELDS = {
     "needs_imaging_in_note",
     "section_needs_content",
     "section_requires_cue",
+    "impression_needs_conclusion",
 }
+#: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
+_MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
@@ -80,6 +83,7 @@ class ItemDetector:
             placeholders = spec.get("placeholders")
             self._items[item] = {
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
+                "needs_conclusion": bool(spec.get("impression_needs_conclusion", False)),
                 "sections": frozenset(spec.get("sections", [])),
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
@@ -220,6 +224,10 @@ class ItemDetector:
             if not any(c["regex"].search(first_line) for c in spec["cues"] if c.get("kind") != "head"):
                 if section.name in DETACHED_HEADER_CHECK:
                     status = "empty"
+        if status is None and spec["needs_conclusion"] and len(_MEASUREMENT.findall(body)) >= 2:
+            # an impression that only repeats measurements draws no conclusion
+            if not any(c["regex"].search(body) for c in spec["cues"] if c.get("kind") != "head"):
+                status = "restates_findings"
         if status is None and spec["section_requires_cue"]:
             if not any(c["regex"].search(body) for c in spec["cues"]):
                 status = "not_specific"

@@ -94,7 +94,7 @@ class SectionDetector:
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
         # a header word followed by a colon (or dash) anywhere at a line/sentence start
         self._colon = re.compile(
-            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s))"
+            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|\|\s)|(?<=///\s))"
             rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
@@ -108,7 +108,7 @@ class SectionDetector:
         )
         # any short "Label:" at a line start or after a ";;", "|", "//" separator
         self._generic = re.compile(
-            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s))[ \t]*"
+            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
             r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
