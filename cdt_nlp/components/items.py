@@ -44,6 +44,8 @@ _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
+#: how far into a note "the opening lines" reach, in characters
+NOTE_START_CHARS = 250
 #: sections whose header alone on a line, followed by unrelated text, counts as empty
 DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 #: sections that never hold the imaging report's body
@@ -100,7 +102,8 @@ class ItemDetector:
                 break
         return found
 
-    def _need_met(self, need: str, sent_text: str, section: Section | None) -> bool:
+    def _need_met(self, need: str, sent: Span, section: Section | None, facts: Any) -> bool:
+        sent_text = sent.text
         for alt in need.split("|"):
             if alt == "history_section":
                 if section is not None and section.name in HISTORY_SECTIONS:
@@ -109,6 +112,10 @@ class ItemDetector:
                 if section is not None and section.name in IMAGING_SECTIONS:
                     return True
                 if self._sets["imaging"].search(sent_text):
+                    return True
+            elif alt == "note_start":
+                # the opening lines of a note are where the complaint and history usually sit
+                if sent.start_char < NOTE_START_CHARS:
                     return True
             elif alt == "imaging_note":
                 facts = getattr(self, "_facts", None)
@@ -125,12 +132,13 @@ class ItemDetector:
                 return True
         return False
 
-    def _cue_allowed(self, cue: dict[str, Any], sent_text: str, section: Section | None) -> bool:
+    def _cue_allowed(self, cue: dict[str, Any], sent: Span, section: Section | None, facts: Any) -> bool:
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
         for need in cue.get("needs", ()):
-            if not self._need_met(need, sent_text, section):
+            if not self._need_met(need, sent, section, facts):
                 return False
+        sent_text = sent.text
         in_report_section = section is not None and section.name in IMAGING_SECTIONS
         for name in cue.get("excludes", ()):
             if not in_report_section and self._sets[name].search(sent_text):
@@ -163,7 +171,7 @@ class ItemDetector:
         spans: list[Span] = []
         seen: set = set()
         sents = list(doc.sents)
-        self._facts = doc._.cdt_facts
+        facts = doc._.cdt_facts
         headers = [(s.start, s.body_start) for s in sections]
         for item, spec in self._items.items():
             for section in sections:
@@ -183,7 +191,7 @@ class ItemDetector:
                     section = self.section_at(sections, m.start())
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
-                    if not self._cue_allowed(cue, sent.text, section):
+                    if not self._cue_allowed(cue, sent, section, facts):
                         continue
                     if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent.text.strip(" .;:\n\t")):
                         continue
