@@ -118,7 +118,6 @@ class ItemDetector:
                 if sent.start_char < NOTE_START_CHARS:
                     return True
             elif alt == "imaging_note":
-                facts = getattr(self, "_facts", None)
                 if (
                     facts is not None
                     and facts.imaging_performed
