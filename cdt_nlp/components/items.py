@@ -192,8 +192,10 @@ class ItemDetector:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     if not self._cue_allowed(cue, sent, section, facts):
                         continue
+                    meta: dict[str, Any] = {}
                     if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent.text.strip(" .;:\n\t")):
-                        continue
+                        # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
+                        meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._add(
                         doc,
                         spans,
@@ -207,6 +209,7 @@ class ItemDetector:
                         section=section.name if section else None,
                         sentence=(sent.start_char, sent.end_char),
                         source="cue",
+                        **meta,
                     )
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
@@ -222,8 +225,9 @@ class ItemDetector:
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
             clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t")
+            first = re.split(r"[.;\n]", body.strip(" .;:-\n\t"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
-            if not clean or (spec["placeholder"].search(clean) and not has_cue):
+            if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
         if status is None and body.lstrip(" \t").startswith("\n") and spec["cues"]:
             # header alone on its line: the next line must be about this item
