@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
@@ -15,6 +17,10 @@ from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
 from .textio import MAX_CHARS, clean_note
+
+#: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
+MAX_SUGGESTIONS = 3
 
 #: items whose evidence must come from imaging actually done (or read) in this note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
@@ -127,6 +133,9 @@ class Checker:
         The code catalog; defaults to the packaged one.
     max_chars:
         Longest note accepted.
+    suggester:
+        A :class:`~cdt_nlp.suggester.CodeSuggester`, ``None`` for no code suggestions, or
+        ``"default"`` to load the shipped model (checksum-verified) when it is present.
 
     Examples
     --------
@@ -136,10 +145,19 @@ class Checker:
     False
     """
 
-    def __init__(self, nlp: Language | None = None, catalog: Catalog | None = None, max_chars: int = MAX_CHARS) -> None:
+    def __init__(
+        self,
+        nlp: Language | None = None,
+        catalog: Catalog | None = None,
+        max_chars: int = MAX_CHARS,
+        suggester: Any = "default",
+    ) -> None:
         self.nlp = nlp if nlp is not None else load()
         self.catalog = catalog if catalog is not None else Catalog.default()
         self.max_chars = max_chars
+        if isinstance(suggester, str) and suggester == "default":
+            suggester = default_suggester()
+        self.suggester = suggester
         if self.nlp.max_length < max_chars:
             self.nlp.max_length = max_chars + 1
 
@@ -237,6 +255,20 @@ class Checker:
                 warnings.extend(Warning(name, m) for m in failures)
             else:
                 passed += CHECK_WEIGHT
+        suggestions: list[dict[str, Any]] = []
+        mismatch = False
+        if self.suggester is not None:
+            from .features import doc_features
+            from .mismatch import mismatch_message
+            from .suggester import NONE_LABEL
+
+            ranked = self.suggester.suggest(doc.text, doc_features(doc, items))
+            suggestions = [s.to_dict() for s in ranked if s.code != NONE_LABEL][:MAX_SUGGESTIONS]
+            mismatch = self.suggester.is_mismatch(info.code, ranked)
+            if mismatch:
+                top = ranked[0]
+                text = mismatch_message(self.catalog, info, top.code, top.probability, items["interpretation"].reason)
+                warnings.append(Warning("code_mismatch", text))
         missing = [item for item in info.checklist if not items[item].present]
         fixes_cfg = _fix_texts()["fixes"]
         fixes = [fixes_cfg[item].format(image_noun=info.image_noun) for item in missing]
@@ -249,5 +281,17 @@ class Checker:
             missing=missing,
             fixes=fixes,
             warnings=warnings,
+            suggestions=suggestions,
+            mismatch=mismatch,
             doc=doc,
         )
+
+
+def default_suggester():
+    """The shipped suggester (checksum-verified), or ``None`` when no model is installed."""
+    from .suggester import MANIFEST_FILE, load_suggester
+
+    directory = Path(os.environ.get("CDT_NLP_MODEL", DEFAULT_MODEL_DIR))
+    if not (directory / MANIFEST_FILE).is_file():
+        return None
+    return load_suggester(directory)

@@ -112,24 +112,100 @@ def codes(code: str | None, search: str | None, fmt: str) -> None:
         click.echo(f"{info.code}  {info.name:<42} {info.component.replace('_', ' ')}")
 
 
+#: hand-written and generated notes the shipped model is trained on (never dev or holdout)
+DEFAULT_TRAINING = (
+    "corpus/train.jsonl",
+    "corpus/tune.jsonl",
+    "corpus/tune2a.jsonl",
+    "corpus/tune2b.jsonl",
+    "corpus/tune3.jsonl",
+)
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the full report (with every error) as JSON.")
-def evaluate(path: str, as_json: bool) -> None:
-    """Measure item detection against a labelled JSONL file (ANNOTATION.md format).
+@click.option(
+    "--baseline",
+    type=click.Choice(["keyword"]),
+    default=None,
+    help="Also score the keyword-rule code baseline on the same notes.",
+)
+def evaluate(path: str, as_json: bool, baseline: str | None) -> None:
+    """Measure items and code suggestions against a labelled JSONL file (ANNOTATION.md format).
 
-    Example: cdt-nlp evaluate corpus/dev/dev.jsonl
+    Example: cdt-nlp evaluate corpus/dev.jsonl --baseline keyword
     """
     from .checker import Checker
-    from .evaluate import evaluate_items, format_report, read_labelled
+    from .evaluate import evaluate_codes, evaluate_items, format_code_report, format_report, read_labelled
 
     try:
         notes = read_labelled(path)
+        checker = Checker()
     except (CdtError, OSError) as exc:
         fail(exc.message if isinstance(exc, CdtError) else f"Cannot read '{path}': {exc.strerror}")
         return
-    report = evaluate_items(notes, Checker())
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+    items = evaluate_items(notes, checker)
+    codes = evaluate_codes(notes, checker) if checker.suggester is not None else None
+    base = evaluate_codes(notes, checker, baseline=baseline) if baseline else None
+    if as_json:
+        out = {"items": items.to_dict()}
+        if codes is not None:
+            out["codes"] = codes.to_dict()
+        if base is not None:
+            out["baseline"] = {"name": baseline, **base.to_dict()}
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(format_report(items))
+    if codes is not None:
+        click.echo("")
+        click.echo(format_code_report(codes))
+    else:
+        click.echo("\n(no code-suggester model installed: run `cdt-nlp train`)")
+    if base is not None:
+        click.echo("")
+        click.echo(format_code_report(base, title=f"Baseline ({baseline})"))
+
+
+@main.command()
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Labelled JSONL file(s) to train on (repeatable). Default: the project's training corpora.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="models/suggester",
+    show_default=True,
+    help="Folder for the model file and its manifest.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
+    """Train the code suggester and write it with a checksummed manifest.
+
+    Example: cdt-nlp train --corpus corpus/train.jsonl --out models/suggester
+    """
+    from .training import train_from_files
+
+    paths = [Path(p) for p in (corpora or [p for p in DEFAULT_TRAINING if Path(p).is_file()])]
+    if not paths:
+        fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
+        return
+    try:
+        manifest = train_from_files(paths, Path(out), seed=seed)
+    except CdtError as exc:
+        fail(exc.message)
+        return
+    cv = manifest["cv_scores"]
+    click.echo(f"Trained on {manifest['notes']} notes from {', '.join(manifest['corpus_files'])}")
+    click.echo(
+        f"Cross-validated: top-1 {cv['top1']:.3f}, top-3 {cv['top3']:.3f}, Brier {cv['brier']:.3f}, "
+        f"mismatch F1 {cv['mismatch']['f1']:.3f} at threshold {cv['threshold']:.2f}"
+    )
+    click.echo(f"Wrote {out}/{manifest['model_file']} and {out}/manifest.json")
 
 
 if __name__ == "__main__":  # pragma: no cover

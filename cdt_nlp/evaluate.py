@@ -158,3 +158,105 @@ def format_report(report: ItemReport) -> str:
 
 
 _ = Catalog
+
+
+#: groups of codes that are easy to confuse; the report shows a confusion table for each
+CONFUSABLE_GROUPS: dict[str, tuple[str, ...]] = {
+    "ultrasound and glands": ("D0370", "D0386", "D0371", "D0310"),
+    "cone beam CT, read": ("D0364", "D0365", "D0366", "D0367", "D0368"),
+    "cone beam CT, capture only": ("D0380", "D0381", "D0382", "D0383", "D0384"),
+    "TMJ": ("D0320", "D0321", "D0368", "D0384"),
+    "MRI": ("D0369", "D0385"),
+    "post-processing and reads": ("D0391", "D0393", "D0394", "D0395"),
+}
+
+
+@dataclass
+class CodeReport:
+    """Code suggestion quality on labelled notes."""
+
+    n: int = 0
+    top1: int = 0
+    top3: int = 0
+    brier_sum: float = 0.0
+    mismatch: Counts = field(default_factory=Counts)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (gold, predicted top-1)
+    scored_brier: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "notes": self.n,
+            "top1": round(self.top1 / self.n, 4) if self.n else 0.0,
+            "top3": round(self.top3 / self.n, 4) if self.n else 0.0,
+            "mismatch": self.mismatch.to_dict(),
+            "confusion": confusion_tables(self.pairs),
+        }
+        if self.scored_brier:
+            out["brier"] = round(self.brier_sum / self.n, 4) if self.n else 0.0
+        return out
+
+
+def confusion_tables(pairs: list[tuple[str, str]]) -> dict[str, dict[str, dict[str, int]]]:
+    tables = {}
+    for name, codes in CONFUSABLE_GROUPS.items():
+        table = {g: {p: 0 for p in (*codes, "other")} for g in codes}
+        for gold, pred in pairs:
+            if gold in codes:
+                table[gold][pred if pred in codes else "other"] += 1
+        tables[name] = table
+    return tables
+
+
+def evaluate_codes(notes: Iterable[LabelledNote], checker: Checker, baseline: str | None = None) -> CodeReport:
+    """Top-1/top-3 accuracy of the suggested code, mismatch flags and Brier score."""
+    from .baseline import keyword_code
+    from .features import doc_features
+    from .suggester import NONE_LABEL
+
+    report = CodeReport(scored_brier=baseline is None)
+    for note in notes:
+        gold = note.best_code or NONE_LABEL
+        target = note.target_code
+        if baseline == "keyword":
+            ranked = [(keyword_code(note.text), 1.0)]
+            flagged = target is not None and ranked[0][0] != target
+        else:
+            if checker.suggester is None:
+                raise CdtError("E030", path="(no model)", reason="no code-suggester model is installed")
+            code = target or next(iter(checker.catalog)).code
+            doc = checker.nlp(note.text)
+            info = checker.catalog.get(code)
+            items = checker.item_results(doc, info)
+            suggestions = checker.suggester.suggest(note.text, doc_features(doc, items))
+            ranked = [(s.code, s.probability) for s in suggestions]
+            flagged = target is not None and checker.suggester.is_mismatch(target, suggestions)
+            report.brier_sum += sum((p - (c == gold)) ** 2 for c, p in ranked)
+        report.n += 1
+        report.top1 += ranked[0][0] == gold
+        report.top3 += gold in {c for c, _ in ranked[:3]}
+        report.pairs.append((gold, ranked[0][0]))
+        if target is not None:
+            report.mismatch.add(gold != target, flagged)
+    return report
+
+
+def format_code_report(report: CodeReport, title: str = "Code suggestion") -> str:
+    d = report.to_dict()
+    m = d["mismatch"]
+    lines = [
+        f"{title}: {d['notes']} notes",
+        f"  top-1 accuracy {d['top1']:.3f}   top-3 accuracy {d['top3']:.3f}"
+        + (f"   Brier {d['brier']:.3f}" if "brier" in d else ""),
+        f"  mismatch  precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
+        f"(support {m['support']})",
+    ]
+    for name, table in d["confusion"].items():
+        codes = list(table)
+        if not any(sum(row.values()) for row in table.values()):
+            continue
+        lines.append(f"  {name} (rows: true code, columns: suggested)")
+        lines.append("    " + " " * 6 + "".join(f"{c[-4:]:>6}" for c in (*codes, "other")))
+        for gold in codes:
+            row = table[gold]
+            lines.append(f"    {gold:<6}" + "".join(f"{row[c]:>6}" for c in (*codes, "other")))
+    return "\n".join(lines)

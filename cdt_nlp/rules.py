@@ -23,7 +23,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
     "lexicon.json": ("term_sets", frozenset()),
     "service.json": ("service_rules", frozenset()),
     "catalog.json": ("codes", frozenset()),
-    "fixes.json": ("fixes", frozenset({"check_messages", "reason_phrases", "item_labels"})),
+    "fixes.json": ("fixes", frozenset({"check_messages", "reason_phrases", "item_labels", "mismatch_messages"})),
 }
 
 _SET_REF = re.compile(r"\{([a-z_]+)\}")

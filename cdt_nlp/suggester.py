@@ -1,0 +1,169 @@
+"""The code suggester: which imaging code does the note actually support?
+
+A scikit-learn ``Pipeline`` over a table with the note text and the pipeline's extracted
+features (see :mod:`cdt_nlp.features`): TF-IDF on the text plus the numeric features,
+into a calibrated logistic regression. Classes are the 23 catalog codes and ``NONE``
+(the note documents none of the catalog's services).
+
+Models are saved with joblib next to a JSON manifest holding the file's sha256. Loading a
+pickle runs code, so :func:`load_suggester` refuses a file whose checksum does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CdtError
+from .features import FEATURE_NAMES
+
+NONE_LABEL = "NONE"
+MODEL_FILE = "suggester.joblib"
+MANIFEST_FILE = "manifest.json"
+
+
+def build_pipeline(seed: int = 0, max_features: int = 8000):
+    """The untrained estimator: ``Pipeline(ColumnTransformer -> CalibratedClassifierCV(LogisticRegression))``."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    columns = ColumnTransformer(
+        [
+            (
+                "text",
+                TfidfVectorizer(
+                    lowercase=True,
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    max_features=max_features,
+                    sublinear_tf=True,
+                    token_pattern=r"(?u)\b[\w#/]+\b",
+                ),
+                "text",
+            ),
+            ("facts", StandardScaler(), list(FEATURE_NAMES)),
+        ]
+    )
+    classifier = CalibratedClassifierCV(
+        LogisticRegression(C=4.0, max_iter=3000, random_state=seed), method="sigmoid", cv=3
+    )
+    return Pipeline([("columns", columns), ("classifier", classifier)])
+
+
+def feature_frame(texts: Sequence[str], features: Sequence[dict[str, float]]):
+    """The table the pipeline reads: a ``text`` column and one column per feature."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(features), columns=list(FEATURE_NAMES)).astype(float)
+    frame.insert(0, "text", list(texts))
+    return frame
+
+
+@dataclass
+class Suggestion:
+    code: str
+    probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "probability": round(self.probability, 3)}
+
+
+class CodeSuggester:
+    """A trained pipeline plus the mismatch threshold chosen for it.
+
+    Parameters
+    ----------
+    pipeline:
+        A fitted estimator from :func:`build_pipeline`.
+    threshold:
+        Minimum probability of the top class for a disagreement with the target code to be
+        reported as a mismatch (chosen by cross-validation on the training corpus).
+    """
+
+    def __init__(self, pipeline, threshold: float = 0.5) -> None:
+        self.pipeline = pipeline
+        self.threshold = threshold
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict_proba(self, texts: Sequence[str], features: Sequence[dict[str, float]]) -> np.ndarray:
+        return self.pipeline.predict_proba(feature_frame(texts, features))
+
+    def rank(self, proba: np.ndarray) -> list[Suggestion]:
+        order = np.argsort(-proba, kind="stable")
+        return [Suggestion(self.classes[i], float(proba[i])) for i in order]
+
+    def suggest(self, text: str, features: dict[str, float]) -> list[Suggestion]:
+        """All classes for one note, most probable first."""
+        return self.rank(self.predict_proba([text], [features])[0])
+
+    def is_mismatch(self, target: str, ranked: list[Suggestion]) -> bool:
+        """True when the top class is not the target and is confident enough."""
+        top = ranked[0]
+        return top.code != target and top.probability >= self.threshold
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str, Any]) -> Path:
+    """Write the model with joblib and a manifest with its checksum; return the manifest path."""
+    import joblib
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model_path = directory / MODEL_FILE
+    joblib.dump({"pipeline": suggester.pipeline, "threshold": suggester.threshold}, model_path, compress=3)
+    manifest = {
+        **manifest,
+        "model_file": MODEL_FILE,
+        "model_sha256": sha256_file(model_path),
+        "threshold": suggester.threshold,
+        "classes": suggester.classes,
+    }
+    manifest_path = directory / MANIFEST_FILE
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return manifest_path
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = Path(directory) / MANIFEST_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CdtError("E030", path=path, reason=str(exc)) from exc
+
+
+def load_suggester(directory: Path) -> CodeSuggester:
+    """Load a saved suggester after checking its sha256 against the manifest.
+
+    Raises :class:`CdtError` (E031) when the file does not match: a changed pickle is never loaded.
+    """
+    import joblib
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    model_path = directory / manifest.get("model_file", MODEL_FILE)
+    if not model_path.is_file():
+        raise CdtError("E030", path=model_path, reason="file not found")
+    actual = sha256_file(model_path)
+    if actual != manifest.get("model_sha256"):
+        raise CdtError("E031", path=model_path, expected=manifest.get("model_sha256"), actual=actual)
+    data = joblib.load(model_path)
+    return CodeSuggester(data["pipeline"], threshold=float(data["threshold"]))

@@ -1,0 +1,151 @@
+"""Training the code suggester from labelled notes, with cross-validated scores and threshold."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalog import Catalog
+from .checker import Checker
+from .errors import CdtError
+from .evaluate import LabelledNote, read_labelled
+from .features import doc_features
+from .suggester import NONE_LABEL, CodeSuggester, build_pipeline, feature_frame, save_suggester
+
+#: thresholds tried for reporting a mismatch (probability of the top class)
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
+
+
+def label_of(note: LabelledNote) -> str:
+    return note.best_code or NONE_LABEL
+
+
+def extract_features(notes: Sequence[LabelledNote], checker: Checker) -> tuple[list[str], list[dict[str, float]]]:
+    """Run the spaCy pipeline once per note and return (texts, feature dicts)."""
+    info = next(iter(checker.catalog))
+    texts = [n.text for n in notes]
+    features = []
+    for doc in checker.nlp.pipe(texts, batch_size=64):
+        features.append(doc_features(doc, checker.item_results(doc, info)))
+    return texts, features
+
+
+def mismatch_scores(
+    targets: Sequence[str | None], golds: Sequence[str], ranked_top: Sequence[tuple[str, float]], threshold: float
+) -> dict[str, float]:
+    """Precision/recall/F1 of mismatch flags: gold mismatch is target != best code (or no service)."""
+    tp = fp = fn = 0
+    for target, gold, (top, p) in zip(targets, golds, ranked_top, strict=True):
+        if target is None:
+            continue
+        truth = gold != target
+        pred = top != target and p >= threshold
+        tp += truth and pred
+        fp += pred and not truth
+        fn += truth and not pred
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def brier(proba: np.ndarray, classes: Sequence[str], golds: Sequence[str]) -> float:
+    onehot = np.array([[c == g for c in classes] for g in golds], dtype=float)
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+@dataclass
+class TrainingResult:
+    suggester: CodeSuggester
+    cv: dict[str, Any] = field(default_factory=dict)
+
+
+def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int = 0, folds: int = 5) -> TrainingResult:
+    """Fit the suggester; choose the mismatch threshold on cross-validated probabilities."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    if not notes:
+        raise CdtError("E032", path="(given notes)")
+    texts, features = extract_features(notes, checker)
+    frame = feature_frame(texts, features)
+    golds = [label_of(n) for n in notes]
+    pipeline = build_pipeline(seed)
+    counts = np.unique(golds, return_counts=True)[1]
+    folds = max(2, min(folds, int(counts.min())))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    proba = cross_val_predict(build_pipeline(seed), frame, golds, cv=cv, method="predict_proba")
+    classes = sorted(set(golds))
+    order = np.argsort(-proba, axis=1, kind="stable")
+    top = [(classes[row[0]], float(proba[i, row[0]])) for i, row in enumerate(order)]
+    top1 = float(np.mean([t[0] == g for t, g in zip(top, golds, strict=True)]))
+    top3 = float(np.mean([g in {classes[j] for j in row[:3]} for row, g in zip(order, golds, strict=True)]))
+    targets = [n.target_code for n in notes]
+    by_threshold = {t: mismatch_scores(targets, golds, top, t) for t in THRESHOLDS}
+    best = max(THRESHOLDS, key=lambda t: (by_threshold[t]["f1"], -abs(t - 0.5)))
+    pipeline.fit(frame, golds)
+    scores = {
+        "folds": folds,
+        "top1": round(top1, 4),
+        "top3": round(top3, 4),
+        "brier": round(brier(proba, classes, golds), 4),
+        "mismatch": by_threshold[best],
+        "threshold": best,
+    }
+    return TrainingResult(CodeSuggester(pipeline, threshold=best), scores)
+
+
+def corpus_sha256(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+    import spacy
+
+    from . import __version__
+
+    return {
+        "python": platform.python_version(),
+        "cdt_nlp": __version__,
+        "scikit-learn": sklearn.__version__,
+        "spacy": spacy.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def train_from_files(paths: Sequence[Path], out: Path, seed: int = 0, checker: Checker | None = None) -> dict[str, Any]:
+    """Read corpora, train, save model + manifest to ``out``; return the manifest."""
+    import json
+
+    notes: list[LabelledNote] = []
+    for path in paths:
+        notes.extend(read_labelled(path))
+    checker = checker or Checker(suggester=None)
+    result = train_suggester(notes, checker, seed=seed)
+    manifest = {
+        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "seed": seed,
+        "notes": len(notes),
+        "corpus_files": [Path(p).name for p in paths],
+        "corpus_sha256": corpus_sha256(paths),
+        "versions": library_versions(),
+        "cv_scores": result.cv,
+    }
+    manifest_path = save_suggester(result.suggester, Path(out), manifest)
+    return json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+_ = Catalog

@@ -1,0 +1,145 @@
+"""The code suggester: training, manifest checksum, determinism, and the confusable pairs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cdt_nlp import Checker, CdtError
+from cdt_nlp.evaluate import read_labelled
+from cdt_nlp.suggester import MANIFEST_FILE, MODEL_FILE, load_suggester
+from cdt_nlp.training import train_from_files
+
+from .conftest import ROOT
+
+TINY_CODES = {"D0370", "D0386", "D0364", "D0380", None}
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    """A small slice of the generated training corpus: a few notes of five classes."""
+    notes = read_labelled(ROOT / "corpus" / "train.jsonl")
+    chosen, counts = [], {}
+    for n in notes:
+        if n.best_code in TINY_CODES and counts.get(n.best_code, 0) < 12:
+            counts[n.best_code] = counts.get(n.best_code, 0) + 1
+            chosen.append(n)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": n.id, "text": n.text, "target_code": n.target_code, "best_code": n.best_code,
+                        "items": n.items}) + "\n"
+            for n in chosen
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_corpus, tmp_path_factory, nlp):
+    out = tmp_path_factory.mktemp("model")
+    manifest = train_from_files([tiny_corpus], out, seed=0, checker=Checker(nlp=nlp, suggester=None))
+    return out, manifest
+
+
+def test_suggester_training_writes_model_and_manifest(tiny_model):
+    out, manifest = tiny_model
+    assert (out / MODEL_FILE).is_file() and (out / MANIFEST_FILE).is_file()
+    for key in ("model_sha256", "corpus_sha256", "versions", "cv_scores", "trained_at", "threshold", "classes"):
+        assert key in manifest
+    assert set(manifest["classes"]) == {"D0370", "D0386", "D0364", "D0380", "NONE"}
+    assert 0 < manifest["cv_scores"]["top1"] <= 1
+
+
+def test_suggester_tampered_model_is_refused(tiny_model, tmp_path):
+    out, _ = tiny_model
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / MANIFEST_FILE).write_bytes((out / MANIFEST_FILE).read_bytes())
+    data = bytearray((out / MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(CdtError) as info:
+        load_suggester(copy)
+    assert info.value.error_id == "E031" and "sha256" in str(info.value)
+
+
+def test_suggester_missing_manifest_is_a_clear_error(tmp_path):
+    with pytest.raises(CdtError) as info:
+        load_suggester(tmp_path)
+    assert info.value.error_id == "E030"
+
+
+def test_suggester_same_corpus_and_seed_give_same_predictions(tiny_corpus, tiny_model, tmp_path, nlp):
+    out, first = tiny_model
+    manifest = train_from_files([tiny_corpus], tmp_path, seed=0, checker=Checker(nlp=nlp, suggester=None))
+    assert manifest["cv_scores"] == first["cv_scores"]
+    a = Checker(nlp=nlp, suggester=load_suggester(out))
+    b = Checker(nlp=nlp, suggester=load_suggester(tmp_path))
+    note = "US L SMG captured by assistant, images sent to OMFR for read. CC: swelling x3 wk."
+    assert a.check(note, code="D0370").to_dict() == b.check(note, code="D0370").to_dict()
+
+
+@pytest.fixture(scope="module")
+def shipped(nlp):
+    return Checker(nlp=nlp)
+
+
+def test_suggester_shipped_model_is_installed_and_small(shipped):
+    assert shipped.suggester is not None
+    assert (ROOT / "models" / "suggester" / MODEL_FILE).stat().st_size < 20 * 1024 * 1024
+
+
+PAIRS = [
+    # (id, note, target, expected best code) -- hand-written, one per confusable distinction
+    ("us-read", "CC: L submandibular swelling with meals x2 mo. US L submandibular gland performed and read by me: "
+     "5 mm echogenic stone with shadowing in Wharton's duct. Impression: sialolithiasis. Plan: sialendoscopy.",
+     "D0386", "D0370"),
+    ("us-capture", "CC: L submandibular swelling with meals x2 mo. US L submandibular gland captured by the "
+     "sonographer, 12 images stored. Interpretation deferred to the radiologist; not read by me.", "D0370", "D0386"),
+    ("scope", "Recurrent R parotid swelling. Sialendoscopy of R Stensen's duct: scope advanced to the hilum, "
+     "mucus plugs and a stricture seen, dilated and irrigated. Impression: stricture. Plan: recheck 4 wk.",
+     "D0310", "D0371"),
+    ("sialogram", "Recurrent R parotid swelling. Sialogram R parotid: Stensen's duct cannulated, 1 mL contrast "
+     "injected, films taken: punctate sialectasis. Impression: chronic sialadenitis. Plan: sialogogues.",
+     "D0371", "D0310"),
+    ("cbct-limited", "Pain #30 x3 wk, PA equivocal. Limited FOV CBCT 5 x 5 cm of #30 taken and read by me: apical "
+     "radiolucency mesial root. Impression: apical periodontitis. Plan: retreatment.", "D0367", "D0364"),
+    ("cbct-both", "Full-mouth implant rehab planning. Large FOV CBCT of both jaws (maxilla and mandible) taken and "
+     "read by me: generalized bone loss, sinus floors low. Impression: grafting needed posteriorly.", "D0364",
+     "D0367"),
+    ("cbct-capture", "Limited FOV CBCT #19 captured today by the assistant, 5 x 5 cm. Volume uploaded to "
+     "Dr. Lee (OMFR) for interpretation; no read performed in this office.", "D0364", "D0380"),
+    ("fusion", "CBCT and intraoral surface scan registered and fused because crown scatter hid the teeth on the "
+     "CBCT alone. Fused model: implant path at #19 runs 15 degrees lingual. Plan: guided placement.", "D0393",
+     "D0395"),
+    ("simulation", "Virtual implant simulation at #19 on the CBCT volume from 4/2 in planning software: 4.8 x 11.5 "
+     "implant 1 mm from the canal, replanned to 4.3 x 10. Plan changed; guide ordered.", "D0395", "D0393"),
+    ("outside-read", "Second opinion: outside CBCT from Dr. Park's office (not taken here) reviewed at his request. "
+     "Findings: 9 mm corticated radiolucency at the incisive canal. Impression: nasopalatine duct cyst. Report "
+     "sent to Dr. Park.", "D0364", "D0391"),
+    ("op-note", "OPERATIVE NOTE: surgical extraction #17 and #32 under IV sedation. Pano reviewed pre-op. "
+     "Sockets irrigated, sutured. Post-op instructions given; return 1 week.", "D0364", "NONE"),
+]
+
+
+@pytest.mark.parametrize(("pid", "note", "target", "best"), PAIRS, ids=[p[0] for p in PAIRS])
+def test_suggester_confusable_pairs(shipped, pid, note, target, best):
+    result = shipped.check(note, code=target)
+    top = result.suggestions[0]["code"] if result.suggestions else None
+    if best == "NONE":
+        assert result.mismatch
+        assert any("none of the catalog" in w.message for w in result.warnings)
+    else:
+        assert top == best
+        assert result.mismatch
+        assert any(w.check == "code_mismatch" and best in w.message for w in result.warnings)
+
+
+@pytest.mark.parametrize(("pid", "note", "target", "best"), [p for p in PAIRS if p[3] != "NONE"][:4])
+def test_suggester_no_mismatch_when_target_is_right(shipped, pid, note, target, best):
+    result = shipped.check(note, code=best)
+    assert not result.mismatch
+    assert result.suggestions[0]["code"] == best
+    assert abs(sum(s["probability"] for s in result.suggestions)) <= 1.0001
