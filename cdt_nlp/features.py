@@ -35,11 +35,17 @@ POSTPROCESSING = ("fusion", "simulation", "subtraction")
 FIELDS_OF_VIEW = ("limited", "mandible", "maxilla", "both_jaws", "tmj")
 FLAGS = ("capture", "read_elsewhere", "outside_images", "report", "contrast", "report_sections")
 REASONS = ("deferred", "negated", "empty", "restates_findings", "not_imaging")
+#: every label the rule-derived candidate code can take
+RULE_LABELS = (
+    "D0310", "D0320", "D0321", "D0322", "D0364", "D0365", "D0366", "D0367", "D0368", "D0369", "D0370", "D0371",
+    "D0380", "D0381", "D0382", "D0383", "D0384", "D0385", "D0386", "D0391", "D0393", "D0394", "D0395", "NONE",
+)
 
 #: the names of the numeric feature columns, in a fixed order
 FEATURE_NAMES: tuple[str, ...] = (
     *(f"performed_{m}" for m in MODALITIES),
     *(f"ordered_{m}" for m in MODALITIES),
+    *(f"prior_{m}" for m in MODALITIES),
     *(f"post_{p}" for p in POSTPROCESSING),
     *(f"fov_{f}" for f in FIELDS_OF_VIEW),
     *(f"flag_{f}" for f in FLAGS),
@@ -47,6 +53,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "imaging_performed",
     *(f"item_{i}" for i in ITEMS),
     *(f"interpretation_{r}" for r in REASONS),
+    *(f"rule_{label}" for label in RULE_LABELS),
 )
 
 
@@ -59,6 +66,9 @@ def note_features(facts: ServiceFacts, present: dict[str, bool], reasons: dict[s
     for m in facts.ordered:
         if m in MODALITIES:
             out[f"ordered_{m}"] = 1.0
+    for m in facts.prior:
+        if m in MODALITIES:
+            out[f"prior_{m}"] = 1.0
     for p in facts.postprocessing:
         out[f"post_{p}"] = 1.0
     for f in facts.fields_of_view:
@@ -72,6 +82,9 @@ def note_features(facts: ServiceFacts, present: dict[str, bool], reasons: dict[s
     reason = reasons.get("interpretation")
     if reason in REASONS:
         out[f"interpretation_{reason}"] = 1.0
+    from .rule_code import rule_code
+
+    out[f"rule_{rule_code(facts, present['interpretation'])}"] = 1.0
     return out
 
 

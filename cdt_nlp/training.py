@@ -19,6 +19,8 @@ from .evaluate import LabelledNote, read_labelled
 from .features import doc_features
 from .suggester import NONE_LABEL, CodeSuggester, build_pipeline, feature_frame, save_suggester
 
+#: generated notes (ids "train-...") count once; hand-written notes count this many times
+HAND_WRITTEN_WEIGHT = 3.0
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
 
@@ -80,7 +82,11 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     counts = np.unique(golds, return_counts=True)[1]
     folds = max(2, min(folds, int(counts.min())))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    proba = cross_val_predict(build_pipeline(seed), frame, golds, cv=cv, method="predict_proba")
+    weights = np.array([1.0 if n.id.startswith("train-") else HAND_WRITTEN_WEIGHT for n in notes])
+    fit_params = {"classifier__sample_weight": weights}
+    proba = cross_val_predict(
+        build_pipeline(seed), frame, golds, cv=cv, method="predict_proba", params=fit_params
+    )
     classes = sorted(set(golds))
     order = np.argsort(-proba, axis=1, kind="stable")
     top = [(classes[row[0]], float(proba[i, row[0]])) for i, row in enumerate(order)]
@@ -89,7 +95,7 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     targets = [n.target_code for n in notes]
     by_threshold = {t: mismatch_scores(targets, golds, top, t) for t in THRESHOLDS}
     best = max(THRESHOLDS, key=lambda t: (by_threshold[t]["f1"], -abs(t - 0.5)))
-    pipeline.fit(frame, golds)
+    pipeline.fit(frame, golds, **fit_params)
     scores = {
         "folds": folds,
         "top1": round(top1, 4),

@@ -95,7 +95,7 @@ def compose(parts: dict[str, str | None], style: str, rng: random.Random) -> str
             if value.endswith(":") or value.endswith("___"):  # an empty template header
                 lines.append(value)
                 continue
-            header = rng.choice(table[slot])
+            header = "" if slot == "interpretation" and parts.get("capture_only") else rng.choice(table[slot])
             lines.append(f"{header} {value}".strip())
         text = "\n".join(lines)
         return messy(text, rng) if style == "messy" else text
@@ -123,6 +123,7 @@ def coded_note(code: str, frag: dict, topics: dict, rng: random.Random) -> tuple
         "findings": rng.choice(frag["findings"]) if frag.get("findings") and not capture_only else None,
         "interpretation": rng.choice(frag["interpretation"]) if not capture_only else rng.choice(frag["no_interpretation"]),
         "follow_up": rng.choice(topic["follow_up"]),
+        "capture_only": "yes" if capture_only else None,
     }
     if capture_only:
         labels["findings"] = False

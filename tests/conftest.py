@@ -20,7 +20,8 @@ def nlp():
 
 @pytest.fixture(scope="session")
 def checker(nlp):
-    return Checker(nlp=nlp)
+    """The checklist checker alone (no code suggester), so its tests do not depend on a trained model."""
+    return Checker(nlp=nlp, suggester=None)
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -39,6 +39,8 @@ class ServiceFacts:
 
     performed: set[str] = field(default_factory=set)
     ordered: set[str] = field(default_factory=set)
+    #: imaging mentioned as done before this encounter ("CBCT last month showed ...")
+    prior: set[str] = field(default_factory=set)
     postprocessing: set[str] = field(default_factory=set)
     fields_of_view: list[str] = field(default_factory=list)
     volumes: set[str] = field(default_factory=set)
@@ -69,6 +71,7 @@ class ServiceFacts:
         return {
             "performed": sorted(self.performed),
             "ordered": sorted(self.ordered),
+            "prior": sorted(self.prior),
             "postprocessing": sorted(self.postprocessing),
             "fields_of_view": list(dict.fromkeys(self.fields_of_view)),
             "volumes": sorted(self.volumes),
@@ -98,16 +101,32 @@ class ServiceDetector:
         for flag in ("capture", "read_elsewhere", "outside_images", "report", "contrast"):
             self._groups.append(("flag", flag, compile_list(spec[flag])))
         self._orders = compile_list(spec["orders"])
+        self._prior = compile_list(spec["prior"])
+        self._negations = compile_list(spec["negations"])
+        self._fov_context = compile_list(spec["fov_context"])
 
-    def _ordered(self, doc: Doc, start: int, end: int, section_name: str | None) -> bool:
-        if section_name in PLAN_SECTIONS:
-            return True
+    def _window(self, doc: Doc, start: int, end: int) -> str:
+        """The text around a mention, inside its sentence."""
         span = doc.char_span(start, end, alignment_mode="expand")
         sent = doc[span.start].sent
-        window_lo = max(sent.start, span.start - self.order_window)
-        window_hi = min(sent.end, span.end + 4)
-        window = doc[window_lo:window_hi]
-        return self._orders.search(window.text) is not None
+        lo = max(sent.start, span.start - self.order_window)
+        hi = min(sent.end, span.end + 4)
+        return doc[lo:hi].text
+
+    def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
+        """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit) or ``present``."""
+        if section_name in PLAN_SECTIONS:
+            return "ordered"
+        window = self._window(doc, start, end)
+        span = doc.char_span(start, end, alignment_mode="expand")
+        before = doc[max(doc[span.start].sent.start, span.start - 4) : span.start].text
+        if self._negations.search(before):
+            return "negated"
+        if self._orders.search(window):
+            return "ordered"
+        if self._prior.search(window):
+            return "prior"
+        return "present"
 
     def __call__(self, doc: Doc) -> Doc:
         facts = ServiceFacts()
@@ -121,17 +140,20 @@ class ServiceDetector:
                     continue
                 section = ItemDetector.section_at(sections, m.start())
                 section_name = section.name if section else None
-                ordered = group in ("modalities", "postprocessing") and self._ordered(
-                    doc, m.start(), m.end(), section_name
-                )
+                status = "present"
+                if group in ("modalities", "postprocessing"):
+                    status = self.mention_status(doc, m.start(), m.end(), section_name)
+                if group == "fields_of_view" and not self._fov_context.search(doc[span.start].sent.text):
+                    continue  # "maxilla ... mandible" in a findings list is not a field of view
                 spans.append(span)
-                set_meta(span, trigger=m.group(0), section=section_name, status="ordered" if ordered else "present")
+                set_meta(span, trigger=m.group(0), section=section_name, status=status)
                 if group == "modalities":
-                    (facts.ordered if ordered else facts.performed).add(name)
+                    if status != "negated":
+                        {"present": facts.performed, "ordered": facts.ordered, "prior": facts.prior}[status].add(name)
                     if name in VOLUME_MODALITIES:
                         facts.volumes.add(name)
                 elif group == "postprocessing":
-                    if not ordered:
+                    if status not in ("ordered", "negated"):
                         facts.postprocessing.add(name)
                 elif group == "fields_of_view":
                     facts.fields_of_view.append(name)

@@ -1,0 +1,48 @@
+"""A deterministic candidate code from the extracted service facts.
+
+This is the catalog's own logic (post-processing first, then whose images, then modality,
+then capture vs interpretation and field of view) applied to what the pipeline found. The
+suggester gets it as features and learns how far to trust it against the text.
+"""
+
+from __future__ import annotations
+
+from .catalog import Catalog
+from .components.service import ServiceFacts
+from .suggester import NONE_LABEL
+
+#: modality priority when a note mentions several performed modalities
+MODALITY_ORDER = ("sialoendoscopy", "sialography", "arthrography", "mri", "ultrasound", "tmj_radiograph",
+                  "tomography", "cbct")
+SINGLE_CODES = {"sialoendoscopy": "D0371", "sialography": "D0310", "arthrography": "D0320",
+                "tmj_radiograph": "D0321", "tomography": "D0322"}
+FOV_ORDER = ("tmj", "both_jaws", "maxilla", "mandible", "limited")
+
+
+def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalog | None = None) -> str:
+    """The code the facts point to, or ``NONE`` when no catalog service is documented."""
+    catalog = catalog or Catalog.default()
+    if "fusion" in facts.postprocessing:
+        return "D0395"
+    if "simulation" in facts.postprocessing:
+        return "D0393"
+    if "subtraction" in facts.postprocessing:
+        return "D0394"
+    if facts.outside_images and interpretation_present:
+        return "D0391"
+    performed = [m for m in MODALITY_ORDER if m in facts.performed]
+    if not performed:
+        return NONE_LABEL
+    modality = performed[0]
+    if modality in SINGLE_CODES:
+        return SINGLE_CODES[modality]
+    capture_only = not interpretation_present
+    component = "capture_only" if capture_only else "capture_and_interpretation"
+    if modality in ("mri", "ultrasound"):
+        for info in catalog:
+            if info.modality == modality and info.component == component:
+                return info.code
+    fovs = set(facts.fields_of_view)
+    fov = next((f for f in FOV_ORDER if f in fovs), "limited")
+    code = catalog.cbct_code(component, fov)
+    return code.code if code else NONE_LABEL
