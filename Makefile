@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test evaluate lint format clean
+.PHONY: demo test evaluate bench corpus train lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ test: $(VENV)/.installed-dev
 ## evaluate: item accuracy on the held-out dev set (the README table)
 evaluate: $(VENV)/.installed
 	$(BIN)/cdt-nlp evaluate corpus/dev.jsonl
+
+## bench: cold-start benchmark (load + first suggestion), ratios against spaCy alone
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_load.py
+
+## corpus: rebuild the generated training corpus byte for byte
+corpus: $(VENV)/.installed
+	$(BIN)/python corpus/generate.py --seed 13 --out corpus/train.jsonl
+
+## train: retrain the shipped code suggester from the training corpora
+train: $(VENV)/.installed
+	$(BIN)/cdt-nlp train --out models/suggester
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check cdt_nlp tests

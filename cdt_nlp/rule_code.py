@@ -12,11 +12,24 @@ from .components.service import ServiceFacts
 from .suggester import NONE_LABEL
 
 #: modality priority when a note mentions several performed modalities
-MODALITY_ORDER = ("sialoendoscopy", "sialography", "arthrography", "mri", "ultrasound", "tmj_radiograph",
-                  "tomography", "cbct")
-SINGLE_CODES = {"sialoendoscopy": "D0371", "sialography": "D0310", "arthrography": "D0320",
-                "tmj_radiograph": "D0321", "tomography": "D0322"}
-FOV_ORDER = ("tmj", "both_jaws", "maxilla", "mandible", "limited")
+MODALITY_ORDER = (
+    "sialoendoscopy",
+    "sialography",
+    "arthrography",
+    "mri",
+    "ultrasound",
+    "tmj_radiograph",
+    "tomography",
+    "cbct",
+)
+SINGLE_CODES = {
+    "sialoendoscopy": "D0371",
+    "sialography": "D0310",
+    "arthrography": "D0320",
+    "tmj_radiograph": "D0321",
+    "tomography": "D0322",
+}
+FOV_ORDER = ("both_jaws", "tmj", "maxilla", "mandible", "limited")
 
 
 def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalog | None = None) -> str:
@@ -28,7 +41,7 @@ def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalo
         return "D0393"
     if "subtraction" in facts.postprocessing:
         return "D0394"
-    if facts.outside_images and interpretation_present:
+    if facts.outside_images and (interpretation_present or facts.own_read):
         return "D0391"
     performed = [m for m in MODALITY_ORDER if m in facts.performed]
     if not performed:
@@ -36,7 +49,8 @@ def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalo
     modality = performed[0]
     if modality in SINGLE_CODES:
         return SINGLE_CODES[modality]
-    capture_only = not interpretation_present
+    read_here = interpretation_present or (facts.own_read and not facts.read_elsewhere)
+    capture_only = not read_here
     component = "capture_only" if capture_only else "capture_and_interpretation"
     if modality in ("mri", "ultrasound"):
         for info in catalog:

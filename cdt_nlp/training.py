@@ -84,9 +84,7 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     weights = np.array([1.0 if n.id.startswith("train-") else HAND_WRITTEN_WEIGHT for n in notes])
     fit_params = {"classifier__sample_weight": weights}
-    proba = cross_val_predict(
-        build_pipeline(seed), frame, golds, cv=cv, method="predict_proba", params=fit_params
-    )
+    proba = cross_val_predict(build_pipeline(seed), frame, golds, cv=cv, method="predict_proba", params=fit_params)
     classes = sorted(set(golds))
     order = np.argsort(-proba, axis=1, kind="stable")
     top = [(classes[row[0]], float(proba[i, row[0]])) for i, row in enumerate(order)]

@@ -26,29 +26,82 @@ ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "
 
 #: notes per code; confusable groups get more
 BASE_PER_CODE = 60
-EXTRA = {c: 25 for c in ("D0370", "D0386", "D0364", "D0380", "D0367", "D0383", "D0368", "D0384", "D0369",
-                         "D0385", "D0371", "D0310", "D0391", "D0393", "D0394", "D0395")}
+EXTRA = {
+    c: 25
+    for c in (
+        "D0370",
+        "D0386",
+        "D0364",
+        "D0380",
+        "D0367",
+        "D0383",
+        "D0368",
+        "D0384",
+        "D0369",
+        "D0385",
+        "D0371",
+        "D0310",
+        "D0391",
+        "D0393",
+        "D0394",
+        "D0395",
+    )
+}
 NULL_VARIANTS = 4
 WRONG_TARGET_RATE = 0.3
 DROP_RATE = {"chief_complaint": 0.1, "rationale": 0.15, "follow_up": 0.15, "findings": 0.08, "interpretation": 0.08}
-NON_REASONS = ["Per protocol.", "Reason: pt request.", "Indication: routine per office protocol.",
-               "Requested by patient.", "Indication: standard new-patient series."]
-EMPTY_HEADERS = {"chief_complaint": "CC:", "rationale": "Indication:", "findings": "FINDINGS:",
-                 "interpretation": "IMPRESSION:", "follow_up": "Plan: ___"}
+NON_REASONS = [
+    "Per protocol.",
+    "Reason: pt request.",
+    "Indication: routine per office protocol.",
+    "Requested by patient.",
+    "Indication: standard new-patient series.",
+]
+EMPTY_HEADERS = {
+    "chief_complaint": "CC:",
+    "rationale": "Indication:",
+    "findings": "FINDINGS:",
+    "interpretation": "IMPRESSION:",
+    "follow_up": "Plan: ___",
+}
 HEADERS = {
-    "soap": {"chief_complaint": ["CC:", "S:", "cc:", "HPI:"], "rationale": ["Reason:", "Indication:", "Why:", ""],
-             "service": ["", "Proc:", "O:"], "findings": ["", "Findings:", "O:"], "interpretation": ["A:", "Imp:", "Dx:", ""],
-             "follow_up": ["P:", "Plan:", "f/u:", ""]},
-    "dictated": {"chief_complaint": ["CLINICAL HISTORY:", "HISTORY:", "CLINICAL INFORMATION:"],
-                 "rationale": ["INDICATION:", "REASON FOR EXAM:", "CLINICAL QUESTION:"],
-                 "service": ["EXAM:", "EXAMINATION:", "TECHNIQUE:"], "findings": ["FINDINGS:"],
-                 "interpretation": ["IMPRESSION:", "CONCLUSION:", "INTERPRETATION:"],
-                 "follow_up": ["RECOMMENDATION:", "RECOMMENDATIONS:", "PLAN:"]},
+    "soap": {
+        "chief_complaint": ["CC:", "S:", "cc:", "HPI:"],
+        "rationale": ["Reason:", "Indication:", "Why:", ""],
+        "service": ["", "Proc:", "O:"],
+        "findings": ["", "Findings:", "O:"],
+        "interpretation": ["A:", "Imp:", "Dx:", ""],
+        "follow_up": ["P:", "Plan:", "f/u:", ""],
+    },
+    "dictated": {
+        "chief_complaint": ["CLINICAL HISTORY:", "HISTORY:", "CLINICAL INFORMATION:"],
+        "rationale": ["INDICATION:", "REASON FOR EXAM:", "CLINICAL QUESTION:"],
+        "service": ["EXAM:", "EXAMINATION:", "TECHNIQUE:"],
+        "findings": ["FINDINGS:"],
+        "interpretation": ["IMPRESSION:", "CONCLUSION:", "INTERPRETATION:"],
+        "follow_up": ["RECOMMENDATION:", "RECOMMENDATIONS:", "PLAN:"],
+    },
 }
 GREETINGS = ["Dear Dr. {name},", "Dear {name},", "Re: your patient", "Dr. {name} -"]
 SIGN_OFFS = ["Sincerely,\nDr. {name}", "Kind regards,\n{name}, DDS", "Best wishes,\nDr. {name}", "-- {name}"]
-NAMES = ["Okafor", "Lindqvist", "Ramos", "Chen", "Patel", "Novak", "Haddad", "Moreau", "Kowalski", "Ibrahim",
-         "Tanaka", "Silva", "Brennan", "Osei", "Varga", "Mensah"]
+NAMES = [
+    "Okafor",
+    "Lindqvist",
+    "Ramos",
+    "Chen",
+    "Patel",
+    "Novak",
+    "Haddad",
+    "Moreau",
+    "Kowalski",
+    "Ibrahim",
+    "Tanaka",
+    "Silva",
+    "Brennan",
+    "Osei",
+    "Varga",
+    "Mensah",
+]
 
 
 def load_fragments() -> tuple[dict, dict, list[str]]:
@@ -121,7 +174,9 @@ def coded_note(code: str, frag: dict, topics: dict, rng: random.Random) -> tuple
         "rationale": rng.choice(topic["rationale"]),
         "service": service,
         "findings": rng.choice(frag["findings"]) if frag.get("findings") and not capture_only else None,
-        "interpretation": rng.choice(frag["interpretation"]) if not capture_only else rng.choice(frag["no_interpretation"]),
+        "interpretation": rng.choice(frag["interpretation"])
+        if not capture_only
+        else rng.choice(frag["no_interpretation"]),
         "follow_up": rng.choice(topic["follow_up"]),
         "capture_only": "yes" if capture_only else None,
     }
@@ -161,10 +216,24 @@ def build(seed: int) -> list[dict]:
             text = note if variant == 0 else messy(note, rng) if variant == 1 else note.replace("\n", " ")
             if variant == 3:
                 text = text.lower()
-            labels = {"chief_complaint": True, "anatomical_region": True, "findings": False,
-                      "interpretation": False, "rationale": False, "follow_up": True}
-            records.append({"text": text, "target_code": rng.choice(all_codes), "best_code": None,
-                            "items": labels, "style": "null_note", "labels_approximate": True})
+            labels = {
+                "chief_complaint": True,
+                "anatomical_region": True,
+                "findings": False,
+                "interpretation": False,
+                "rationale": False,
+                "follow_up": True,
+            }
+            records.append(
+                {
+                    "text": text,
+                    "target_code": rng.choice(all_codes),
+                    "best_code": None,
+                    "items": labels,
+                    "style": "null_note",
+                    "labels_approximate": True,
+                }
+            )
     rng.shuffle(records)
     out = []
     for i, rec in enumerate(records, 1):

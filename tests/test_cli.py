@@ -87,28 +87,35 @@ def test_cli_codes(runner, args, fragment):
     assert res.exit_code == 0 and fragment in res.output
 
 
-@pytest.mark.parametrize("fmt", ["json"])
-def test_cli_evaluate_reports_items(runner, tmp_path, fmt):
-    rec = {
-        "id": "x1",
-        "text": "CC: swelling x3 wk. US L SMG: 4 mm stone. Impression: sialolith. Plan: refer.",
-        "target_code": "D0370",
-        "best_code": "D0370",
-        "items": {
-            "chief_complaint": True,
-            "anatomical_region": True,
-            "findings": True,
-            "interpretation": True,
-            "rationale": False,
-            "follow_up": True,
-        },
+def _one_note_file(tmp_path, text, target, best, absent=()):
+    items = {
+        i: i not in absent
+        for i in ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
     }
     path = tmp_path / "one.jsonl"
-    path.write_text(json.dumps(rec) + "\n")
+    path.write_text(json.dumps({"id": "x1", "text": text, "target_code": target, "best_code": best, "items": items}))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["json"])
+def test_cli_evaluate_reports_items(runner, tmp_path, fmt):
+    text = "CC: swelling x3 wk. US L SMG: 4 mm stone. Impression: sialolith. Plan: refer."
+    path = _one_note_file(tmp_path, text, "D0370", "D0370", absent=("rationale",))
     res = runner.invoke(main, ["evaluate", str(path), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert out["notes"] == 1 and set(out["items"]) >= {"findings", "rationale"}
+    assert out["items"]["notes"] == 1 and set(out["items"]["items"]) >= {"findings", "rationale"}
+    assert out["codes"]["notes"] == 1 and 0 <= out["codes"]["top1"] <= 1
+
+
+@pytest.mark.parametrize("baseline", ["keyword"])
+def test_cli_evaluate_baseline(runner, tmp_path, baseline):
+    text = "Sialogram R parotid: contrast injected, sialectasis. Impression: sialadenitis."
+    path = _one_note_file(tmp_path, text, "D0371", "D0310")
+    res = runner.invoke(main, ["evaluate", str(path), "--json", "--baseline", baseline])
+    out = json.loads(res.output)
+    assert out["baseline"]["name"] == "keyword" and out["baseline"]["top1"] == 1.0
+    assert out["baseline"]["mismatch"]["support"] == 1
 
 
 @pytest.mark.parametrize("line", ['{"id": "x"}', "not json"])
@@ -125,7 +132,7 @@ def test_cli_every_command_is_documented_in_readme():
         assert re.search(rf"cdt-nlp {name}\b", readme), f"README does not show `cdt-nlp {name}`"
 
 
-@pytest.mark.parametrize("name", ["check", "codes", "evaluate"])
+@pytest.mark.parametrize("name", ["check", "codes", "evaluate", "train"])
 def test_cli_every_command_help_has_an_example(runner, name):
     res = runner.invoke(main, [name, "--help"])
     assert res.exit_code == 0 and "Example: cdt-nlp" in res.output

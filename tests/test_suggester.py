@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cdt_nlp import Checker, CdtError
+from cdt_nlp import CdtError, Checker
 from cdt_nlp.evaluate import read_labelled
 from cdt_nlp.suggester import MANIFEST_FILE, MODEL_FILE, load_suggester
 from cdt_nlp.training import train_from_files
@@ -28,8 +28,10 @@ def tiny_corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "tiny.jsonl"
     path.write_text(
         "".join(
-            json.dumps({"id": n.id, "text": n.text, "target_code": n.target_code, "best_code": n.best_code,
-                        "items": n.items}) + "\n"
+            json.dumps(
+                {"id": n.id, "text": n.text, "target_code": n.target_code, "best_code": n.best_code, "items": n.items}
+            )
+            + "\n"
             for n in chosen
         )
     )
@@ -93,34 +95,84 @@ def test_suggester_shipped_model_is_installed_and_small(shipped):
 
 PAIRS = [
     # (id, note, target, expected best code) -- hand-written, one per confusable distinction
-    ("us-read", "CC: L submandibular swelling with meals x2 mo. US L submandibular gland performed and read by me: "
-     "5 mm echogenic stone with shadowing in Wharton's duct. Impression: sialolithiasis. Plan: sialendoscopy.",
-     "D0386", "D0370"),
-    ("us-capture", "CC: L submandibular swelling with meals x2 mo. US L submandibular gland captured by the "
-     "sonographer, 12 images stored. Interpretation deferred to the radiologist; not read by me.", "D0370", "D0386"),
-    ("scope", "Recurrent R parotid swelling. Sialendoscopy of R Stensen's duct: scope advanced to the hilum, "
-     "mucus plugs and a stricture seen, dilated and irrigated. Impression: stricture. Plan: recheck 4 wk.",
-     "D0310", "D0371"),
-    ("sialogram", "Recurrent R parotid swelling. Sialogram R parotid: Stensen's duct cannulated, 1 mL contrast "
-     "injected, films taken: punctate sialectasis. Impression: chronic sialadenitis. Plan: sialogogues.",
-     "D0371", "D0310"),
-    ("cbct-limited", "Pain #30 x3 wk, PA equivocal. Limited FOV CBCT 5 x 5 cm of #30 taken and read by me: apical "
-     "radiolucency mesial root. Impression: apical periodontitis. Plan: retreatment.", "D0367", "D0364"),
-    ("cbct-both", "Full-mouth implant rehab planning. Large FOV CBCT of both jaws (maxilla and mandible) taken and "
-     "read by me: generalized bone loss, sinus floors low. Impression: grafting needed posteriorly.", "D0364",
-     "D0367"),
-    ("cbct-capture", "Limited FOV CBCT #19 captured today by the assistant, 5 x 5 cm. Volume uploaded to "
-     "Dr. Lee (OMFR) for interpretation; no read performed in this office.", "D0364", "D0380"),
-    ("fusion", "CBCT and intraoral surface scan registered and fused because crown scatter hid the teeth on the "
-     "CBCT alone. Fused model: implant path at #19 runs 15 degrees lingual. Plan: guided placement.", "D0393",
-     "D0395"),
-    ("simulation", "Virtual implant simulation at #19 on the CBCT volume from 4/2 in planning software: 4.8 x 11.5 "
-     "implant 1 mm from the canal, replanned to 4.3 x 10. Plan changed; guide ordered.", "D0395", "D0393"),
-    ("outside-read", "Second opinion: outside CBCT from Dr. Park's office (not taken here) reviewed at his request. "
-     "Findings: 9 mm corticated radiolucency at the incisive canal. Impression: nasopalatine duct cyst. Report "
-     "sent to Dr. Park.", "D0364", "D0391"),
-    ("op-note", "OPERATIVE NOTE: surgical extraction #17 and #32 under IV sedation. Pano reviewed pre-op. "
-     "Sockets irrigated, sutured. Post-op instructions given; return 1 week.", "D0364", "NONE"),
+    (
+        "us-read",
+        "CC: L submandibular swelling with meals x2 mo. US L submandibular gland performed and read by me: "
+        "5 mm echogenic stone with shadowing in Wharton's duct. Impression: sialolithiasis. Plan: sialendoscopy.",
+        "D0386",
+        "D0370",
+    ),
+    (
+        "us-capture",
+        "CC: L submandibular swelling with meals x2 mo. US L submandibular gland captured by the "
+        "sonographer, 12 images stored. Interpretation deferred to the radiologist; not read by me.",
+        "D0370",
+        "D0386",
+    ),
+    (
+        "scope",
+        "Recurrent R parotid swelling. Sialendoscopy of R Stensen's duct: scope advanced to the hilum, "
+        "mucus plugs and a stricture seen, dilated and irrigated. Impression: stricture. Plan: recheck 4 wk.",
+        "D0310",
+        "D0371",
+    ),
+    (
+        "sialogram",
+        "Recurrent R parotid swelling. Sialogram R parotid: Stensen's duct cannulated, 1 mL contrast "
+        "injected, films taken: punctate sialectasis. Impression: chronic sialadenitis. Plan: sialogogues.",
+        "D0371",
+        "D0310",
+    ),
+    (
+        "cbct-limited",
+        "Pain #30 x3 wk, PA equivocal. Limited FOV CBCT 5 x 5 cm of #30 taken and read by me: apical "
+        "radiolucency mesial root. Impression: apical periodontitis. Plan: retreatment.",
+        "D0367",
+        "D0364",
+    ),
+    (
+        "cbct-both",
+        "Full-mouth implant rehab planning. Large FOV CBCT of both jaws (maxilla and mandible) taken and "
+        "read by me: generalized bone loss, sinus floors low. Impression: grafting needed posteriorly.",
+        "D0364",
+        "D0367",
+    ),
+    (
+        "cbct-capture",
+        "Limited FOV CBCT #19 captured today by the assistant, 5 x 5 cm. Volume uploaded to "
+        "Dr. Lee (OMFR) for interpretation; no read performed in this office.",
+        "D0364",
+        "D0380",
+    ),
+    (
+        "fusion",
+        "CBCT and intraoral surface scan registered and fused because crown scatter hid the teeth on the "
+        "CBCT alone. Fused model: implant path at #19 runs 15 degrees lingual. Plan: guided placement.",
+        "D0393",
+        "D0395",
+    ),
+    (
+        "simulation",
+        "Virtual implant simulation at #19 on the CBCT volume from 4/2 in planning software: 4.8 x 11.5 "
+        "implant 1 mm from the canal, replanned to 4.3 x 10. Plan changed; guide ordered.",
+        "D0395",
+        "D0393",
+    ),
+    (
+        "outside-read",
+        "Second opinion: outside CBCT from Dr. Park's office (not taken here) reviewed at his request. "
+        "Findings: 9 mm corticated radiolucency at the incisive canal. Impression: nasopalatine duct cyst. Report "
+        "sent to Dr. Park.",
+        "D0364",
+        "D0391",
+    ),
+    (
+        "op-note",
+        "OPERATIVE NOTE: surgical extraction #17 and #32 under IV sedation. Pano reviewed pre-op. "
+        "Sockets irrigated, sutured. Post-op instructions given; return 1 week.",
+        "D0364",
+        "NONE",
+    ),
 ]
 
 

@@ -49,6 +49,8 @@ class ServiceFacts:
     outside_images: bool = False
     report: bool = False
     contrast: bool = False
+    #: the note says this provider read the images ("taken & read by me")
+    own_read: bool = False
     #: the note has both a findings and an impression section with content (a report)
     report_sections: bool = False
 
@@ -80,6 +82,7 @@ class ServiceFacts:
             "outside_images": self.outside_images,
             "report": self.report,
             "contrast": self.contrast,
+            "own_read": self.own_read,
         }
 
 
@@ -98,7 +101,7 @@ class ServiceDetector:
         for group in ("modalities", "postprocessing", "fields_of_view"):
             for name, pats in spec[group].items():
                 self._groups.append((group, name, compile_list(pats)))
-        for flag in ("capture", "read_elsewhere", "outside_images", "report", "contrast"):
+        for flag in ("capture", "read_elsewhere", "outside_images", "report", "contrast", "own_read"):
             self._groups.append(("flag", flag, compile_list(spec[flag])))
         self._orders = compile_list(spec["orders"])
         self._prior = compile_list(spec["prior"])

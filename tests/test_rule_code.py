@@ -1,0 +1,41 @@
+"""The deterministic candidate code and the suggester's feature vector."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdt_nlp.features import FEATURE_NAMES, doc_features
+from cdt_nlp.rule_code import rule_code
+
+CASES = [
+    ("US R parotid performed and read by me: 1 cm hypoechoic nodule. Impression: pleomorphic adenoma.", "D0370"),
+    ("US R parotid captured by the sonographer; images sent to the radiologist for interpretation.", "D0386"),
+    ("Limited FOV CBCT 5x5 #30 taken and read by me: apical radiolucency.", "D0364"),
+    ("CBCT full mandibular arch captured by the assistant; volume sent to OMFR for read.", "D0381"),
+    ("Large FOV CBCT of maxilla and mandible, 17 x 13 cm, acquired; interpretation by outside radiologist.", "D0383"),
+    ("Bilateral TMJ CBCT series, open and closed, taken and read here: flattening of the L condyle.", "D0368"),
+    ("CBCT and intraoral scan fused for implant planning #19.", "D0395"),
+    ("Virtual implant simulation at #19 on the existing CBCT volume; plan changed to a 10 mm implant.", "D0393"),
+    ("Digital subtraction of the baseline and 12-month PAs of #30: density gain.", "D0394"),
+    ("Second opinion on an outside CBCT from Dr. Lee's office: impression nasopalatine duct cyst.", "D0391"),
+    ("Sialendoscopy of L Wharton's duct: 3 mm stone seen and removed with a basket.", "D0371"),
+    ("Extraction #17 under LA. Pano reviewed pre-op. Sutured. Return 1 week.", "NONE"),
+    ("CBCT ordered for next visit to assess the ridge at #19.", "NONE"),
+]
+
+
+@pytest.mark.parametrize(("note", "code"), CASES, ids=[c[1] + "-" + str(i) for i, c in enumerate(CASES)])
+def test_rule_code_case(checker, note, code):
+    doc = checker.nlp(note)
+    items = checker.item_results(doc, next(iter(checker.catalog)))
+    assert rule_code(doc._.cdt_facts, items["interpretation"].present) == code
+
+
+@pytest.mark.parametrize("note", [CASES[0][0]])
+def test_rule_code_features_are_complete_and_numeric(checker, note):
+    doc = checker.nlp(note)
+    feats = doc_features(doc, checker.item_results(doc, next(iter(checker.catalog))))
+    assert list(feats) == list(FEATURE_NAMES)
+    assert all(isinstance(v, float) for v in feats.values())
+    assert feats["performed_ultrasound"] == 1.0 and feats["rule_D0370"] == 1.0
+    assert sum(feats[n] for n in FEATURE_NAMES if n.startswith("rule_")) == 1.0
