@@ -30,7 +30,7 @@ CATALOG_MODALITIES = frozenset(
 ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
 #: modalities that produce a 3D volume (for fusion)
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
-PLAN_SECTIONS = frozenset({"plan", "rationale"})
+PLAN_SECTIONS = frozenset({"plan"})
 
 
 @dataclass
