@@ -85,7 +85,7 @@ def note_features(facts: ServiceFacts, present: dict[str, bool], reasons: dict[s
     for m in facts.performed:
         if m in MODALITIES:
             out[f"performed_{m}"] = 1.0
-    for m in facts.ordered:
+    for m in facts.ordered - facts.performed:  # done and also re-ordered counts as done
         if m in MODALITIES:
             out[f"ordered_{m}"] = 1.0
     for m in facts.prior:

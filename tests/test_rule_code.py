@@ -21,6 +21,20 @@ CASES = [
     ("Sialendoscopy of L Wharton's duct: 3 mm stone seen and removed with a basket.", "D0371"),
     ("Extraction #17 under LA. Pano reviewed pre-op. Sutured. Return 1 week.", "NONE"),
     ("CBCT ordered for next visit to assess the ridge at #19.", "NONE"),
+    (
+        "Imaging: [ ] Pano [ ] CBCT [x] Ultrasound [ ] Sialography. US L SMG done by me: 4 mm stone. Imp: sialolith.",
+        "D0370",
+    ),
+    (
+        "Came in today for the TMJ cone beam series you ordered: two exposures per side captured, sent to OMFR for "
+        "interpretation.",
+        "D0384",
+    ),
+    (
+        "US R SMG performed and read by me: stone at the hilum. I offered her sialendoscopy with basket retrieval.",
+        "D0370",
+    ),
+    ("Tx sim note, billed as fusion?? Virtual 4.1 x 10 implant placed at #30 on the CBCT; plan confirmed.", "D0393"),
 ]
 
 
