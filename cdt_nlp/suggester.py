@@ -49,9 +49,9 @@ def build_pipeline(seed: int = 0, max_features: int = 8000):
                     sublinear_tf=True,
                     token_pattern=r"(?u)\b[\w#/]+\b",
                 ),
-                "text",
+                0,
             ),
-            ("facts", StandardScaler(), list(FEATURE_NAMES)),
+            ("facts", StandardScaler(), list(range(1, len(FEATURE_NAMES) + 1))),
         ]
     )
     classifier = CalibratedClassifierCV(
@@ -60,13 +60,13 @@ def build_pipeline(seed: int = 0, max_features: int = 8000):
     return Pipeline([("columns", columns), ("classifier", classifier)])
 
 
-def feature_frame(texts: Sequence[str], features: Sequence[dict[str, float]]):
-    """The table the pipeline reads: a ``text`` column and one column per feature."""
-    import pandas as pd
-
-    frame = pd.DataFrame(list(features), columns=list(FEATURE_NAMES)).astype(float)
-    frame.insert(0, "text", list(texts))
-    return frame
+def feature_frame(texts: Sequence[str], features: Sequence[dict[str, float]]) -> np.ndarray:
+    """The table the pipeline reads: column 0 the note text, then one column per feature (no pandas)."""
+    table = np.empty((len(texts), len(FEATURE_NAMES) + 1), dtype=object)
+    table[:, 0] = list(texts)
+    if len(texts):
+        table[:, 1:] = np.array([[f[name] for name in FEATURE_NAMES] for f in features], dtype=float)
+    return table
 
 
 @dataclass
@@ -129,7 +129,7 @@ def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str
 
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    joblib.dump({"pipeline": suggester.pipeline, "threshold": suggester.threshold}, model_path, compress=3)
+    joblib.dump({"pipeline": suggester.pipeline, "threshold": suggester.threshold}, model_path, compress=0)
     manifest = {
         **manifest,
         "model_file": MODEL_FILE,
