@@ -25,6 +25,8 @@ from .features import FEATURE_NAMES
 
 NONE_LABEL = "NONE"
 MODEL_FILE = "suggester.joblib"
+#: the same model as plain arrays (no pickle), scored without scikit-learn
+ARRAYS_FILE = "suggester.npz"
 MANIFEST_FILE = "manifest.json"
 
 
@@ -130,8 +132,14 @@ def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
     joblib.dump({"pipeline": suggester.pipeline, "threshold": suggester.threshold}, model_path, compress=0)
+    from .linear_export import export_arrays
+
+    arrays_path = directory / ARRAYS_FILE
+    export_arrays(suggester.pipeline, arrays_path)
     manifest = {
         **manifest,
+        "arrays_file": ARRAYS_FILE,
+        "arrays_sha256": sha256_file(arrays_path),
         "model_file": MODEL_FILE,
         "model_sha256": sha256_file(model_path),
         "threshold": suggester.threshold,
@@ -150,20 +158,32 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise CdtError("E030", path=path, reason=str(exc)) from exc
 
 
-def load_suggester(directory: Path) -> CodeSuggester:
+def load_suggester(directory: Path, prefer_arrays: bool = True) -> CodeSuggester:
     """Load a saved suggester after checking its sha256 against the manifest.
 
-    Raises :class:`CdtError` (E031) when the file does not match: a changed pickle is never loaded.
+    By default the plain-array export is used (numpy only: fast, and loading it runs no code);
+    ``prefer_arrays=False`` loads the scikit-learn pipeline from the joblib file. Either way a
+    file whose checksum does not match the manifest is refused (:class:`CdtError` E031).
     """
-    import joblib
-
     directory = Path(directory)
     manifest = read_manifest(directory)
-    model_path = directory / manifest.get("model_file", MODEL_FILE)
-    if not model_path.is_file():
-        raise CdtError("E030", path=model_path, reason="file not found")
-    actual = sha256_file(model_path)
-    if actual != manifest.get("model_sha256"):
-        raise CdtError("E031", path=model_path, expected=manifest.get("model_sha256"), actual=actual)
+    threshold = float(manifest.get("threshold", 0.5))
+    if prefer_arrays and manifest.get("arrays_file"):
+        from .linear_export import LinearScorer
+
+        arrays_path = _verified(directory / manifest["arrays_file"], manifest.get("arrays_sha256"))
+        return CodeSuggester(LinearScorer(arrays_path), threshold=threshold)
+    import joblib
+
+    model_path = _verified(directory / manifest.get("model_file", MODEL_FILE), manifest.get("model_sha256"))
     data = joblib.load(model_path)
     return CodeSuggester(data["pipeline"], threshold=float(data["threshold"]))
+
+
+def _verified(path: Path, expected: str | None) -> Path:
+    if not path.is_file():
+        raise CdtError("E030", path=path, reason="file not found")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise CdtError("E031", path=path, expected=expected, actual=actual)
+    return path

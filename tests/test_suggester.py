@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from cdt_nlp import CdtError, Checker
 from cdt_nlp.evaluate import read_labelled
-from cdt_nlp.suggester import MANIFEST_FILE, MODEL_FILE, load_suggester
-from cdt_nlp.training import train_from_files
+from cdt_nlp.suggester import ARRAYS_FILE, MANIFEST_FILE, MODEL_FILE, load_suggester
+from cdt_nlp.training import extract_features, train_from_files
 
 from .conftest import ROOT
 
@@ -54,17 +55,26 @@ def test_suggester_training_writes_model_and_manifest(tiny_model):
     assert 0 < manifest["cv_scores"]["top1"] <= 1
 
 
-def test_suggester_tampered_model_is_refused(tiny_model, tmp_path):
+@pytest.mark.parametrize(("name", "prefer_arrays"), [(MODEL_FILE, False), (ARRAYS_FILE, True)])
+def test_suggester_tampered_model_is_refused(tiny_model, tmp_path, name, prefer_arrays):
     out, _ = tiny_model
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    (copy / MANIFEST_FILE).write_bytes((out / MANIFEST_FILE).read_bytes())
-    data = bytearray((out / MODEL_FILE).read_bytes())
+    for f in (MANIFEST_FILE, MODEL_FILE, ARRAYS_FILE):
+        (tmp_path / f).write_bytes((out / f).read_bytes())
+    data = bytearray((out / name).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / MODEL_FILE).write_bytes(bytes(data))
+    (tmp_path / name).write_bytes(bytes(data))
     with pytest.raises(CdtError) as info:
-        load_suggester(copy)
+        load_suggester(tmp_path, prefer_arrays=prefer_arrays)
     assert info.value.error_id == "E031" and "sha256" in str(info.value)
+
+
+def test_suggester_array_scorer_equals_the_sklearn_pipeline(tiny_model, nlp):
+    out, _ = tiny_model
+    arrays, pipeline = load_suggester(out), load_suggester(out, prefer_arrays=False)
+    checker = Checker(nlp=nlp, suggester=None)
+    notes = [n for n in read_labelled(ROOT / "corpus" / "dev.jsonl")][:15]
+    texts, feats = extract_features(notes, checker)
+    assert np.allclose(arrays.predict_proba(texts, feats), pipeline.predict_proba(texts, feats), atol=1e-12)
 
 
 def test_suggester_missing_manifest_is_a_clear_error(tmp_path):
@@ -90,7 +100,8 @@ def shipped(nlp):
 
 def test_suggester_shipped_model_is_installed_and_small(shipped):
     assert shipped.suggester is not None
-    assert (ROOT / "models" / "suggester" / MODEL_FILE).stat().st_size < 20 * 1024 * 1024
+    for name in (MODEL_FILE, ARRAYS_FILE):
+        assert (ROOT / "models" / "suggester" / name).stat().st_size < 20 * 1024 * 1024
 
 
 PAIRS = [

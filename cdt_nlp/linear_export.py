@@ -1,0 +1,109 @@
+"""Export the fitted suggester pipeline to plain arrays, and score with numpy alone.
+
+The pipeline is linear: TF-IDF of the text and standardised features, then (per calibration
+fold) a logistic regression whose per-class scores pass through a sigmoid calibration, the
+folds' normalised probabilities averaged. :func:`export_arrays` writes exactly those numbers to
+an ``.npz`` file (no pickle, so loading it runs no code), and :class:`LinearScorer` reproduces
+``pipeline.predict_proba`` from them without importing scikit-learn, which is most of the
+suggester's start-up time. ``tests/test_suggester.py`` checks both give the same probabilities.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def export_arrays(pipeline: Any, path: Path) -> None:
+    """Write the numbers of a fitted :func:`cdt_nlp.suggester.build_pipeline` to ``path`` (.npz)."""
+    columns = pipeline.named_steps["columns"]
+    tfidf = columns.named_transformers_["text"]
+    scaler = columns.named_transformers_["facts"]
+    calibrated = pipeline.named_steps["classifier"]
+    classes = [str(c) for c in calibrated.classes_]
+    if len(classes) < 3:
+        raise ValueError("array export supports three or more classes")
+    vocabulary = sorted(tfidf.vocabulary_, key=tfidf.vocabulary_.get)
+    arrays: dict[str, Any] = {
+        "classes": np.array(classes),
+        "vocabulary": np.array(vocabulary),
+        "idf": tfidf.idf_,
+        "token_pattern": np.array(tfidf.token_pattern),
+        "ngram_range": np.array(tfidf.ngram_range),
+        "sublinear_tf": np.array(bool(tfidf.sublinear_tf)),
+        "mean": scaler.mean_,
+        "scale": scaler.scale_,
+        "n_folds": np.array(len(calibrated.calibrated_classifiers_)),
+    }
+    for i, fold in enumerate(calibrated.calibrated_classifiers_):
+        estimator = fold.estimator
+        arrays[f"fold{i}_coef"] = estimator.coef_
+        arrays[f"fold{i}_intercept"] = estimator.intercept_
+        arrays[f"fold{i}_columns"] = np.array([classes.index(str(c)) for c in estimator.classes_])
+        arrays[f"fold{i}_a"] = np.array([c.a_ for c in fold.calibrators])
+        arrays[f"fold{i}_b"] = np.array([c.b_ for c in fold.calibrators])
+    np.savez(path, **arrays)
+
+
+class LinearScorer:
+    """``predict_proba`` of the exported pipeline with numpy only."""
+
+    def __init__(self, path: Path) -> None:
+        data = np.load(path, allow_pickle=False)
+        self.classes_ = [str(c) for c in data["classes"]]
+        self.index = {term: i for i, term in enumerate(data["vocabulary"].tolist())}
+        self.idf = data["idf"]
+        self.token_re = re.compile(str(data["token_pattern"]))
+        self.ngram_range = tuple(int(n) for n in data["ngram_range"])
+        self.sublinear = bool(data["sublinear_tf"])
+        self.mean = data["mean"]
+        self.scale = data["scale"]
+        self.folds = [
+            (
+                data[f"fold{i}_coef"],
+                data[f"fold{i}_intercept"],
+                data[f"fold{i}_columns"],
+                data[f"fold{i}_a"],
+                data[f"fold{i}_b"],
+            )
+            for i in range(int(data["n_folds"]))
+        ]
+
+    def _tfidf(self, text: str) -> np.ndarray:
+        tokens = self.token_re.findall(text.lower())
+        counts: dict[int, int] = {}
+        lo, hi = self.ngram_range
+        for n in range(lo, hi + 1):
+            for i in range(len(tokens) - n + 1):
+                j = self.index.get(" ".join(tokens[i : i + n]))
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+        row = np.zeros(len(self.idf))
+        for j, c in counts.items():
+            row[j] = (1.0 + np.log(c)) if self.sublinear else c
+        row *= self.idf
+        norm = np.sqrt(np.dot(row, row))
+        return row / norm if norm > 0 else row
+
+    def predict_proba(self, table: np.ndarray) -> np.ndarray:
+        """Same input as the sklearn pipeline: column 0 text, then the feature columns."""
+        texts = table[:, 0]
+        facts = (table[:, 1:].astype(float) - self.mean) / self.scale
+        x = np.hstack([np.vstack([self._tfidf(str(t)) for t in texts]), facts])
+        total = np.zeros((len(texts), len(self.classes_)))
+        for coef, intercept, columns, a, b in self.folds:
+            scores = x @ coef.T + intercept
+            if scores.ndim == 1 or scores.shape[1] == 1:  # binary problems give one column
+                scores = scores.reshape(-1, 1)
+            proba = np.zeros_like(total)
+            for k, col in enumerate(columns[: scores.shape[1]]):
+                proba[:, col] = 1.0 / (1.0 + np.exp(a[k] * scores[:, k] + b[k]))
+            denominator = proba.sum(axis=1, keepdims=True)
+            uniform = denominator[:, 0] == 0
+            proba = np.divide(proba, denominator, out=np.zeros_like(proba), where=denominator != 0)
+            proba[uniform] = 1.0 / len(self.classes_)
+            total += proba
+        return total / len(self.folds)
