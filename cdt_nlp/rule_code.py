@@ -11,10 +11,11 @@ from .catalog import Catalog
 from .components.service import ServiceFacts
 from .suggester import NONE_LABEL
 
-#: modality priority when a note mentions several performed modalities
+#: modality priority when a note mentions several performed modalities (a sialogram note often
+#: names sialendoscopy as the next step; chosen on the tune sets)
 MODALITY_ORDER = (
-    "sialoendoscopy",
     "sialography",
+    "sialoendoscopy",
     "arthrography",
     "mri",
     "ultrasound",

@@ -34,6 +34,12 @@ CASES = [
         "US R SMG performed and read by me: stone at the hilum. I offered her sialendoscopy with basket retrieval.",
         "D0370",
     ),
+    (
+        "Sialogram L SMG: Wharton's duct cannulated, contrast injected: filling defect mid-duct. Impression: "
+        "radiolucent stone. Ref for sialendoscopic retrieval.",
+        "D0310",
+    ),
+    ("TMJ CBCT series, 4 exposures, captured by the tech and not read here; volumes sent to OMFR.", "D0384"),
     ("Tx sim note, billed as fusion?? Virtual 4.1 x 10 implant placed at #30 on the CBCT; plan confirmed.", "D0393"),
 ]
 
