@@ -21,6 +21,8 @@ from .suggester import NONE_LABEL, CodeSuggester, build_pipeline, feature_frame,
 
 #: generated notes (ids "train-...") count once; hand-written notes count this many times
 HAND_WRITTEN_WEIGHT = 3.0
+#: F1 differences smaller than this are treated as ties when choosing the threshold
+F1_TOLERANCE = 0.01
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
 
@@ -92,7 +94,11 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     top3 = float(np.mean([g in {classes[j] for j in row[:3]} for row, g in zip(order, golds, strict=True)]))
     targets = [n.target_code for n in notes]
     by_threshold = {t: mismatch_scores(targets, golds, top, t) for t in THRESHOLDS}
-    best = max(THRESHOLDS, key=lambda t: (by_threshold[t]["f1"], -abs(t - 0.5)))
+    # the F1 curve is flat near its top: among thresholds within F1_TOLERANCE of the best,
+    # take the one closest to 0.5 rather than an extreme that wins by one note
+    top_f1 = max(v["f1"] for v in by_threshold.values())
+    plateau = [t for t in THRESHOLDS if by_threshold[t]["f1"] >= top_f1 - F1_TOLERANCE]
+    best = min(plateau, key=lambda t: abs(t - 0.5))
     pipeline.fit(frame, golds, **fit_params)
     scores = {
         "folds": folds,
