@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import ITEMS, Catalog
+from .catalog import ITEMS
 from .checker import Checker
 from .errors import CdtError
 
@@ -155,9 +155,6 @@ def format_report(report: ItemReport) -> str:
         f"{m.f1:6.3f}  {m.tp + m.fn}"
     )
     return "\n".join(lines)
-
-
-_ = Catalog
 
 
 #: groups of codes that are easy to confuse; the report shows a confusion table for each

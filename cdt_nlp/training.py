@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import Catalog
 from .checker import Checker
 from .errors import CdtError
 from .evaluate import LabelledNote, read_labelled
@@ -156,6 +155,3 @@ def train_from_files(paths: Sequence[Path], out: Path, seed: int = 0, checker: C
     }
     manifest_path = save_suggester(result.suggester, Path(out), manifest)
     return json.loads(manifest_path.read_text(encoding="utf-8"))
-
-
-_ = Catalog

@@ -10,7 +10,6 @@ pending"), since "no calculus seen" is a finding, not an absent one.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +130,3 @@ class ContextResolver:
 @Language.factory("cdt_nlp_context", default_config={"max_tokens": 12})
 def make_context_resolver(nlp: Language, name: str, max_tokens: int) -> ContextResolver:
     return ContextResolver(nlp, name, max_tokens=max_tokens)
-
-
-_ = re  # re is used by rule patterns compiled in rules.compile_list
