@@ -19,6 +19,8 @@ MESSAGES: dict[str, str] = {
     "E030": "Cannot read the code-suggester model at {path}: {reason}. Run `cdt-nlp train` or pass --model.",
     "E031": "Refusing to load {path}: its sha256 ({actual}) does not match the manifest ({expected}). "
     "Loading a model file runs code, so a changed file is never loaded; retrain or restore the shipped file.",
+    "E033": "The model in {path} was trained on a different feature set than this version of cdt-nlp "
+    "computes (the catalog or the features changed). Retrain it with `cdt-nlp train`.",
     "E032": "Training corpus {path} has no usable notes.",
     "E020": "Evaluation file {path}, line {line}: {reason}",
 }

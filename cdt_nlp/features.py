@@ -12,7 +12,7 @@ from typing import Any
 
 from spacy.tokens import Doc
 
-from .catalog import ITEMS
+from .catalog import ITEMS, Catalog
 from .components.service import ServiceFacts
 
 MODALITIES = (
@@ -35,33 +35,8 @@ POSTPROCESSING = ("fusion", "simulation", "subtraction")
 FIELDS_OF_VIEW = ("limited", "mandible", "maxilla", "both_jaws", "tmj")
 FLAGS = ("capture", "read_elsewhere", "outside_images", "report", "contrast", "report_sections", "own_read")
 REASONS = ("deferred", "negated", "empty", "restates_findings", "not_imaging")
-#: every label the rule-derived candidate code can take
-RULE_LABELS = (
-    "D0310",
-    "D0320",
-    "D0321",
-    "D0322",
-    "D0364",
-    "D0365",
-    "D0366",
-    "D0367",
-    "D0368",
-    "D0369",
-    "D0370",
-    "D0371",
-    "D0380",
-    "D0381",
-    "D0382",
-    "D0383",
-    "D0384",
-    "D0385",
-    "D0386",
-    "D0391",
-    "D0393",
-    "D0394",
-    "D0395",
-    "NONE",
-)
+#: every label the rule-derived candidate code can take: the catalog codes and NONE
+RULE_LABELS = (*(info.code for info in Catalog.default()), "NONE")
 
 #: the names of the numeric feature columns, in a fixed order
 FEATURE_NAMES: tuple[str, ...] = (

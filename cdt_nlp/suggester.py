@@ -138,6 +138,7 @@ def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str
     export_arrays(suggester.pipeline, arrays_path)
     manifest = {
         **manifest,
+        "features": list(FEATURE_NAMES),
         "arrays_file": ARRAYS_FILE,
         "arrays_sha256": sha256_file(arrays_path),
         "model_file": MODEL_FILE,
@@ -168,6 +169,8 @@ def load_suggester(directory: Path, prefer_arrays: bool = True) -> CodeSuggester
     directory = Path(directory)
     manifest = read_manifest(directory)
     threshold = float(manifest.get("threshold", 0.5))
+    if manifest.get("features") != list(FEATURE_NAMES):
+        raise CdtError("E033", path=directory)
     if prefer_arrays and manifest.get("arrays_file"):
         from .linear_export import LinearScorer
 

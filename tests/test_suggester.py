@@ -206,3 +206,15 @@ def test_suggester_no_mismatch_when_target_is_right(shipped, pid, note, target, 
     assert not result.mismatch
     assert result.suggestions[0]["code"] == best
     assert abs(sum(s["probability"] for s in result.suggestions)) <= 1.0001
+
+
+def test_suggester_model_with_other_features_is_refused(tiny_model, tmp_path):
+    out, _ = tiny_model
+    for f in (MANIFEST_FILE, MODEL_FILE, ARRAYS_FILE):
+        (tmp_path / f).write_bytes((out / f).read_bytes())
+    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    manifest["features"] = manifest["features"][:-1]
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(CdtError) as info:
+        load_suggester(tmp_path)
+    assert info.value.error_id == "E033"
