@@ -176,64 +176,26 @@ class Checker:
 
     # -- scoring ---------------------------------------------------------------
     def item_results(self, doc: Doc, info: CodeInfo) -> dict[str, ItemResult]:
+        """Presence, evidence and reason for each of the six items (``required`` from ``info``)."""
         facts = doc._.cdt_facts
         by_item: dict[str, list[Span]] = {item: [] for item in ITEMS}
         for span in doc.spans.get(ITEM_KEY, []):
             by_item[span.label_].append(span)
         results = {}
         for item in ITEMS:
-            statuses = []
-            for span in by_item[item]:
-                meta = span._.cdt
-                status = meta.get("status", "present")
-                if status == "present" and meta.get("affirms") is False:
-                    continue  # a mention such as "discuss the findings" shows nothing by itself
-                if status == "present" and (
-                    (item in IMAGING_ITEMS and not facts.imaging_performed)
-                    or (item == "rationale" and not facts.service_mentioned)
-                ):
-                    status = "not_imaging"
-                statuses.append((span, meta, status))
-            explicit_absent = any(
-                st in EXPLICIT_ABSENCE and m.get("kind") in ("head", "section") for _, m, st in statuses
-            )
-            explicit_present = any(st == "present" and m.get("kind") in ("head", "section") for _, m, st in statuses)
-            if item in IMAGING_ITEMS and explicit_absent and not explicit_present:
-                statuses = [(s, m, "overridden" if st == "present" else st) for s, m, st in statuses]
+            statuses = _statuses(item, by_item[item], facts)
             present_spans = [(s, m) for s, m, st in statuses if st == "present"]
-            present = bool(present_spans)
-            if present:
-                chosen = present_spans
-                reason = None
+            if present_spans:
+                reason, chosen = None, present_spans
             else:
-                absent = [(s, m, st) for s, m, st in statuses if st in REASON_PRIORITY]
-                reason = "not_found"
-                for candidate in REASON_PRIORITY:
-                    if any(st == candidate for _, _, st in absent):
-                        reason = candidate
-                        break
-                chosen = [(s, m) for s, m, st in absent if st == reason]
-            evidence: list[Evidence] = []
-            seen = set()
-            for span, meta in chosen:
-                start, end = meta.get("sentence", (span.start_char, span.end_char))
-                if item == "anatomical_region":
-                    start, end = span.start_char, span.end_char
-                quote = _clip(doc.text, start, end)
-                if (quote.start, quote.end) in seen:
-                    continue
-                seen.add((quote.start, quote.end))
-                evidence.append(quote)
-                if len(evidence) >= MAX_EVIDENCE:
-                    break
-            if item == "interpretation" and not present and reason == "not_found" and facts.read_elsewhere:
-                reason = "deferred"
-                evidence = [
-                    _clip(doc.text, s.start_char, s.end_char)
-                    for s in doc.spans.get("cdt_facts", [])
-                    if s.label_ == "flag:read_elsewhere"
-                ][:MAX_EVIDENCE]
-            results[item] = ItemResult(present, item in info.checklist, evidence, reason)
+                reason = next((r for r in REASON_PRIORITY if any(st == r for _, _, st in statuses)), "not_found")
+                chosen = [(s, m) for s, m, st in statuses if st == reason]
+            evidence = _quotes(doc, item, chosen)
+            if item == "interpretation" and reason == "not_found" and facts.read_elsewhere:
+                reason = "deferred"  # "images sent to the radiologist" with no impression line at all
+                flagged = [s for s in doc.spans.get("cdt_facts", []) if s.label_ == "flag:read_elsewhere"]
+                evidence = [_clip(doc.text, s.start_char, s.end_char) for s in flagged][:MAX_EVIDENCE]
+            results[item] = ItemResult(bool(present_spans), item in info.checklist, evidence, reason)
         return results
 
     def score_doc(self, doc: Doc, info: CodeInfo) -> CheckResult:
@@ -285,6 +247,48 @@ class Checker:
             mismatch=mismatch,
             doc=doc,
         )
+
+
+def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict, str]]:
+    """Each evidence span with its final status after the note-level rules."""
+    out = []
+    for span in spans:
+        meta = span._.cdt
+        status = meta.get("status", "present")
+        if status == "present" and meta.get("affirms") is False:
+            continue  # a mention such as "discuss the findings" shows nothing by itself
+        if status == "present" and (
+            (item in IMAGING_ITEMS and not facts.imaging_performed)
+            or (item == "rationale" and not facts.service_mentioned)
+        ):
+            status = "not_imaging"
+        out.append((span, meta, status))
+    if item in IMAGING_ITEMS:
+        # an explicit "IMPRESSION: deferred" outweighs loose wording elsewhere, unless the item's
+        # own header or name is affirmed somewhere
+        explicit = [(m.get("kind") in ("head", "section"), st) for _, m, st in out]
+        if any(e and st in EXPLICIT_ABSENCE for e, st in explicit) and not any(
+            e and st == "present" for e, st in explicit
+        ):
+            out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
+    return out
+
+
+def _quotes(doc: Doc, item: str, chosen: list[tuple[Span, dict]]) -> list[Evidence]:
+    """Up to MAX_EVIDENCE distinct quotes: the sentence, or the match itself for a region."""
+    evidence: list[Evidence] = []
+    seen = set()
+    for span, meta in chosen:
+        start, end = meta.get("sentence", (span.start_char, span.end_char))
+        if item == "anatomical_region":
+            start, end = span.start_char, span.end_char
+        quote = _clip(doc.text, start, end)
+        if (quote.start, quote.end) not in seen:
+            seen.add((quote.start, quote.end))
+            evidence.append(quote)
+        if len(evidence) >= MAX_EVIDENCE:
+            break
+    return evidence
 
 
 def default_suggester():
