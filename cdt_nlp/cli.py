@@ -119,6 +119,8 @@ DEFAULT_TRAINING = (
     "corpus/tune2a.jsonl",
     "corpus/tune2b.jsonl",
     "corpus/tune3.jsonl",
+    "corpus/tune4a.jsonl",
+    "corpus/tune4b.jsonl",
 )
 
 
