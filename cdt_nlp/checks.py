@@ -108,7 +108,7 @@ def capture_only(ctx: CheckContext) -> list[str]:
 @register("cbct_field_of_view")
 def cbct_field_of_view(ctx: CheckContext) -> list[str]:
     want = ctx.info.field_of_view
-    found = list(dict.fromkeys(ctx.facts.fields_of_view))
+    found = ctx.facts.named_fields_of_view
     if want is None or want in found:
         return []
     if not found:

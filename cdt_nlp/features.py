@@ -32,7 +32,7 @@ MODALITIES = (
     "unspecified_imaging",
 )
 POSTPROCESSING = ("fusion", "simulation", "subtraction")
-FIELDS_OF_VIEW = ("limited", "mandible", "maxilla", "both_jaws", "tmj")
+FIELDS_OF_VIEW = ("limited", "mandible", "maxilla", "both_jaws", "tmj", "one_arch", "single_exposure", "large_field")
 FLAGS = ("capture", "read_elsewhere", "outside_images", "report", "contrast", "report_sections", "own_read")
 REASONS = ("deferred", "negated", "empty", "restates_findings", "not_imaging")
 #: every label the rule-derived candidate code can take: the catalog codes and NONE

@@ -30,6 +30,8 @@ SINGLE_CODES = {
     "tmj_radiograph": "D0321",
     "tomography": "D0322",
 }
+#: catalog services that are procedures done on the patient here, never a read of outside images
+PROCEDURES = frozenset({"sialoendoscopy", "sialography", "arthrography"})
 FOV_ORDER = ("both_jaws", "tmj", "maxilla", "mandible", "limited")
 
 
@@ -42,22 +44,32 @@ def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalo
         return "D0393"
     if "subtraction" in facts.postprocessing:
         return "D0394"
+    performed = [m for m in MODALITY_ORDER if m in facts.performed]
+    procedure = next((m for m in performed if m in PROCEDURES), None)
+    if procedure is not None:  # a procedure done here cannot be someone else's images
+        return SINGLE_CODES[procedure]
+    if facts.images_unavailable and not facts.own_read:
+        return NONE_LABEL  # only another provider's written report was seen
     if facts.outside_images and (interpretation_present or facts.own_read):
         return "D0391"
-    performed = [m for m in MODALITY_ORDER if m in facts.performed]
     if not performed:
-        return NONE_LABEL
+        if facts.capture and facts.named_fields_of_view and not facts.ordered & {"cbct", "ct"}:
+            performed = ["cbct"]  # "we captured the full mandibular arch": a volume without its name
+        else:
+            return NONE_LABEL
     modality = performed[0]
     if modality in SINGLE_CODES:
         return SINGLE_CODES[modality]
-    read_here = interpretation_present or (facts.own_read and not facts.read_elsewhere)
+    # a read sent elsewhere beats interpretation-like wording, unless the note says this provider read
+    # it or is itself a report (findings and impression sections with content)
+    read_here = facts.own_read or (interpretation_present and (facts.report_sections or not facts.read_elsewhere))
     capture_only = not read_here
     component = "capture_only" if capture_only else "capture_and_interpretation"
     if modality in ("mri", "ultrasound"):
         for info in catalog:
             if info.modality == modality and info.component == component:
                 return info.code
-    fovs = set(facts.fields_of_view)
+    fovs = set(facts.named_fields_of_view)
     fov = next((f for f in FOV_ORDER if f in fovs), "limited")
     code = catalog.cbct_code(component, fov)
     return code.code if code else NONE_LABEL

@@ -41,6 +41,63 @@ CASES = [
     ),
     ("TMJ CBCT series, 4 exposures, captured by the tech and not read here; volumes sent to OMFR.", "D0384"),
     ("Tx sim note, billed as fusion?? Virtual 4.1 x 10 implant placed at #30 on the CBCT; plan confirmed.", "D0393"),
+    # outside reads, capture-only statements, fields of view given as sizes or exclusions, plans
+    (
+        "Consult, missing #9, thin facial plate. Limited CBCT of the premaxilla recommended for next appt; "
+        "we'll do the virtual implant plan on that volume.",
+        "NONE",
+    ),
+    (
+        "CBCT upper jaw, whole arch - ACQUISITION ONLY. 16 x 10 cm field, 0.25 voxel. Findings: per "
+        "radiologist. Volume transmitted to the OMFR for reading.",
+        "D0382",
+    ),
+    (
+        "Plan: TMJ CBCT, open and closed, to be taken at next appt to look at the condyles. Splint "
+        "impressions taken today.",
+        "NONE",
+    ),
+    (
+        "I scanned both TMJs on our cone beam unit, mouth closed and then wide open. He has ached in both "
+        "jaws for a year. The right condyle is flattened with an osteophyte; osteoarthritis of the right "
+        "joint.",
+        "D0368",
+    ),
+    (
+        "TMJ cone beam series done today, closed and maximal opening on each side; DICOM attached and I'll "
+        "leave the reading to you as agreed.",
+        "D0384",
+    ),
+    (
+        "Read the outside cone beam the pt brought on a USB stick from his last dentist: 4 mm PARL at #14 MB "
+        "root. Impression: apical periodontitis #14.",
+        "D0391",
+    ),
+    (
+        "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
+        "the hilum, in keeping with a stone.",
+        "D0391",
+    ),
+    (
+        "CBCT 6x5 cm, #30 only, taken and read by me: two fused conical roots, 3 mm PARL at the apex. Imp: "
+        "apical periodontitis #30.",
+        "D0364",
+    ),
+    (
+        "Cone beam of the maxilla captured here, full arch, 10 x 10 cm with both sinuses; the lower jaw was "
+        "not included. Exported to the referring ENT, who reads it.",
+        "D0382",
+    ),
+    (
+        "CBCT R TMJ, 8x8, single exposure with the mouth closed (could not open). Read by me: undisplaced "
+        "fracture of the condylar neck.",
+        "D0364",
+    ),
+    (
+        "Hospital MRI of the neck last month: only the written report came to us, the images were not sent. "
+        "Report says no mass. Plan: recheck in 6 wk.",
+        "NONE",
+    ),
 ]
 
 

@@ -31,6 +31,8 @@ ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
 #: modalities that produce a 3D volume (for fusion)
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan"})
+#: field-of-view patterns that qualify the others rather than name a field
+FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 
 
 @dataclass
@@ -53,6 +55,34 @@ class ServiceFacts:
     own_read: bool = False
     #: the note has both a findings and an impression section with content (a report)
     report_sections: bool = False
+    #: only another provider's written report was seen, not the images ("images not available")
+    images_unavailable: bool = False
+
+    @property
+    def named_fields_of_view(self) -> list[str]:
+        """The fields of view stated, in order, after the qualifying statements are applied.
+
+        A size or "large FOV" alone (``large_field``) reads as both jaws unless an arch or the
+        joints are named; "lower jaw not included" (``one_arch``) overrides both jaws;
+        "single exposure" (``single_exposure``) makes one joint's volume a limited field, not a
+        TMJ series.
+        """
+        found = list(dict.fromkeys(self.fields_of_view))
+        drop = set(FOV_QUALIFIERS)
+        if "one_arch" in found:
+            drop.add("both_jaws")
+        if "single_exposure" in found:
+            drop.add("tmj")
+        named_arch = {"maxilla", "mandible", "tmj"} & set(found)
+        out = []
+        for name in found:
+            if name == "large_field":  # a size alone reads as both jaws unless an arch or joint is named
+                if named_arch or "one_arch" in found:
+                    continue
+                name = "both_jaws"
+            if name not in drop and name not in out:
+                out.append(name)
+        return out
 
     @property
     def imaging_performed(self) -> bool:
@@ -83,6 +113,7 @@ class ServiceFacts:
             "report": self.report,
             "contrast": self.contrast,
             "own_read": self.own_read,
+            "images_unavailable": self.images_unavailable,
         }
 
 
@@ -101,11 +132,20 @@ class ServiceDetector:
         for group in ("modalities", "postprocessing", "fields_of_view"):
             for name, pats in spec[group].items():
                 self._groups.append((group, name, compile_list(pats)))
-        for flag in ("capture", "read_elsewhere", "outside_images", "report", "contrast", "own_read"):
+        for flag in (
+            "capture",
+            "read_elsewhere",
+            "outside_images",
+            "report",
+            "contrast",
+            "own_read",
+            "images_unavailable",
+        ):
             self._groups.append(("flag", flag, compile_list(spec[flag])))
         self._orders = compile_list(spec["orders"])
         self._prior = compile_list(spec["prior"])
         self._negations = compile_list(spec["negations"])
+        self._post_negations = compile_list(spec["post_negations"])
         self._fov_context = compile_list(spec["fov_context"])
 
     def _window(self, doc: Doc, start: int, end: int) -> str:
@@ -116,6 +156,16 @@ class ServiceDetector:
         hi = min(sent.end, span.end + 4)
         return doc[lo:hi].text
 
+    @staticmethod
+    def _fov_window(doc: Doc, span: Span, name: str) -> str:
+        """Where a field-of-view mention needs its imaging context: its sentence, and for a qualifier
+        the sentence before too ("CBCT of the maxilla taken. Lower jaw not included.")."""
+        sent = doc[span.start].sent
+        start = sent.start
+        if name in FOV_QUALIFIERS and sent.start > 0:
+            start = doc[sent.start - 1].sent.start
+        return doc[start : sent.end].text
+
     def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
         """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit) or ``present``."""
         if section_name in PLAN_SECTIONS:
@@ -123,7 +173,8 @@ class ServiceDetector:
         window = self._window(doc, start, end)
         span = doc.char_span(start, end, alignment_mode="expand")
         before = doc[max(doc[span.start].sent.start, span.start - 4) : span.start].text
-        if self._negations.search(before):
+        after = doc[span.end : min(doc[span.start].sent.end, span.end + 5)].text
+        if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if self._orders.search(window):
             return "ordered"
@@ -146,7 +197,7 @@ class ServiceDetector:
                 status = "present"
                 if group in ("modalities", "postprocessing"):
                     status = self.mention_status(doc, m.start(), m.end(), section_name)
-                if group == "fields_of_view" and not self._fov_context.search(doc[span.start].sent.text):
+                if group == "fields_of_view" and not self._fov_context.search(self._fov_window(doc, span, name)):
                     continue  # "maxilla ... mandible" in a findings list is not a field of view
                 spans.append(span)
                 set_meta(span, trigger=m.group(0), section=section_name, status=status)
