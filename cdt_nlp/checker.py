@@ -13,6 +13,7 @@ from spacy.tokens import Doc, Span
 
 from .catalog import ITEMS, Catalog, CodeInfo
 from .checks import CheckContext, run_checks
+from .components._state import doc_text
 from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
@@ -194,7 +195,7 @@ class Checker:
             if item == "interpretation" and reason == "not_found" and facts.read_elsewhere:
                 reason = "deferred"  # "images sent to the radiologist" with no impression line at all
                 flagged = [s for s in doc.spans.get("cdt_facts", []) if s.label_ == "flag:read_elsewhere"]
-                evidence = [_clip(doc.text, s.start_char, s.end_char) for s in flagged][:MAX_EVIDENCE]
+                evidence = [_clip(doc_text(doc), s.start_char, s.end_char) for s in flagged][:MAX_EVIDENCE]
             results[item] = ItemResult(bool(present_spans), item in info.checklist, evidence, reason)
         return results
 
@@ -206,7 +207,7 @@ class Checker:
             reasons={k: v.reason for k, v in items.items()},
             facts=doc._.cdt_facts,
             catalog=self.catalog,
-            text=doc.text,
+            text=doc_text(doc),
         )
         warnings: list[Warning] = []
         total = sum(info.checklist.values())
@@ -224,7 +225,7 @@ class Checker:
             from .mismatch import mismatch_message
             from .suggester import NONE_LABEL
 
-            ranked = self.suggester.suggest(doc.text, doc_features(doc, items))
+            ranked = self.suggester.suggest(doc_text(doc), doc_features(doc, items))
             suggestions = [s.to_dict() for s in ranked if s.code != NONE_LABEL][:MAX_SUGGESTIONS]
             mismatch = self.suggester.is_mismatch(info.code, ranked)
             if mismatch:
@@ -282,7 +283,7 @@ def _quotes(doc: Doc, item: str, chosen: list[tuple[Span, dict]]) -> list[Eviden
         start, end = meta.get("sentence", (span.start_char, span.end_char))
         if item == "anatomical_region":
             start, end = span.start_char, span.end_char
-        quote = _clip(doc.text, start, end)
+        quote = _clip(doc_text(doc), start, end)
         if (quote.start, quote.end) not in seen:
             seen.add((quote.start, quote.end))
             evidence.append(quote)

@@ -9,6 +9,7 @@ through the ``Span._.cdt`` getter.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,43 @@ if not Doc.has_extension("cdt_sections"):
     Doc.set_extension("cdt_sections", default=None)
 if not Doc.has_extension("cdt_facts"):
     Doc.set_extension("cdt_facts", default=None)
+
+
+SENTS_KEY = (META_KEY, "sentence_starts")
+TEXT_KEY = (META_KEY, "text")
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, built once per doc (spaCy rebuilds it from the tokens on every access)."""
+    text = doc.user_data.get(TEXT_KEY)
+    if text is None:
+        text = doc.user_data[TEXT_KEY] = doc.text
+    return text
+
+
+def sentence_at(doc: Doc, i: int) -> Span:
+    """The sentence holding token ``i``, like ``doc[i].sent`` but from a per-doc index.
+
+    spaCy finds a token's sentence by walking the document, which made sentence lookups the
+    largest single cost of the pipeline; the start indices are computed once per doc (after the
+    sections component has set the boundaries) and kept in ``doc.user_data``.
+    """
+    starts = doc.user_data.get(SENTS_KEY)
+    if starts is None or (starts and starts[-1] >= len(doc)):
+        starts = [s.start for s in doc.sents] if len(doc) else [0]
+        doc.user_data[SENTS_KEY] = starts
+    k = bisect_right(starts, i) - 1
+    end = starts[k + 1] if k + 1 < len(starts) else len(doc)
+    return doc[starts[k] : end]
+
+
+def sentences(doc: Doc) -> list[Span]:
+    """All sentences of a doc, from the same index as :func:`sentence_at`."""
+    if not len(doc):
+        return []
+    sentence_at(doc, 0)
+    starts = doc.user_data[SENTS_KEY]
+    return [doc[s:e] for s, e in zip(starts, [*starts[1:], len(doc)], strict=True)]
 
 
 def rules_to_disk(path: Path | str, rules: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import rules_from_disk, rules_to_disk, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta
 from .items import SPAN_KEY as ITEM_KEY
 
 STATUS_BY_CATEGORY = {
@@ -79,7 +79,7 @@ class ContextResolver:
                 continue
             if s < span.end_char and e > span.start_char:
                 # a trigger overlapping the cue itself ("no follow-up") modifies it
-                hits.setdefault(category, doc.text[s:e])
+                hits.setdefault(category, doc_text(doc)[s:e])
                 continue
             if e <= span.start_char and direction in ("forward", "bidirectional"):
                 lo, hi = e, span.start_char
@@ -93,7 +93,7 @@ class ContextResolver:
                 continue
             if any(lo <= t[3] and t[4] <= hi for t in terms):
                 continue
-            hits.setdefault(category, doc.text[s:e])
+            hits.setdefault(category, doc_text(doc)[s:e])
         for category in _PRIORITY:
             if category in hits:
                 return category, hits[category]
@@ -105,7 +105,7 @@ class ContextResolver:
             meta = span._.cdt
             if meta.get("status") not in (None, "present"):
                 continue  # set by the section rules (empty header, placeholder)
-            sent = doc[span.start].sent
+            sent = sentence_at(doc, span.start)
             if sent.start not in cache:
                 cache[sent.start] = self.triggers(sent)
             found = self.modifier_for(span, cache[sent.start], span.label_, meta.get("kind", "content"))

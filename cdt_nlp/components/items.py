@@ -24,7 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
-from ._state import rules_from_disk, rules_to_disk, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, sentences, set_meta
 from .sections import Section
 
 SPAN_KEY = "cdt_items"
@@ -165,11 +165,11 @@ class ItemDetector:
 
     # -- main ------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         sections: list[Section] = doc._.cdt_sections or []
         spans: list[Span] = []
         seen: set = set()
-        sents = list(doc.sents)
+        sents = sentences(doc)
         facts = doc._.cdt_facts
         headers = [(s.start, s.body_start) for s in sections]
         for item, spec in self._items.items():
@@ -186,7 +186,7 @@ class ItemDetector:
                     token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                     if token is None:
                         continue
-                    sent = doc[token.start].sent
+                    sent = sentence_at(doc, token.start)
                     section = self.section_at(sections, m.start())
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
@@ -215,7 +215,7 @@ class ItemDetector:
         return doc
 
     def _section_evidence(self, doc, spans, seen, item, spec, section, sents) -> None:
-        body = doc.text[section.body_start : section.end]
+        body = doc_text(doc)[section.body_start : section.end]
         first_sent_end = section.end
         for sent in sents:
             if sent.end_char > section.body_start and sent.start_char >= section.start:

@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..rules import load_rules, validate_rules
-from ._state import rules_from_disk, rules_to_disk
+from ._state import SENTS_KEY, doc_text, rules_from_disk, rules_to_disk
 
 SPAN_KEY = "cdt_sections"
 #: sections whose body is the rest of the header's line when it has text there
@@ -228,7 +228,7 @@ class SectionDetector:
         return starts
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         sections = self.find_sections(text)
         doc._.cdt_sections = sections
         spans = []
@@ -239,14 +239,18 @@ class SectionDetector:
         doc.spans[SPAN_KEY] = spans
         starts = sorted(self.sentence_starts(text, sections))
         last_end = 0
+        sent_starts = []
         for token in doc:
             if token.i == 0:
                 token.is_sent_start = True
             else:
                 pos = bisect.bisect_left(starts, last_end if last_end else 1)
                 token.is_sent_start = pos < len(starts) and starts[pos] <= token.idx and not token.is_space
+            if token.is_sent_start:
+                sent_starts.append(token.i)
             if not token.is_space:
                 last_end = token.idx + len(token.text)
+        doc.user_data[SENTS_KEY] = sent_starts or [0]  # the index the later components look sentences up in
         return doc
 
     # -- serialisation ---------------------------------------------------------

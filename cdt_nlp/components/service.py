@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import rules_from_disk, rules_to_disk, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta
 from .items import ItemDetector
 
 SPAN_KEY = "cdt_facts"
@@ -151,7 +151,7 @@ class ServiceDetector:
     def _window(self, doc: Doc, start: int, end: int) -> str:
         """The text around a mention, inside its sentence."""
         span = doc.char_span(start, end, alignment_mode="expand")
-        sent = doc[span.start].sent
+        sent = sentence_at(doc, span.start)
         lo = max(sent.start, span.start - self.order_window)
         hi = min(sent.end, span.end + 4)
         return doc[lo:hi].text
@@ -160,10 +160,10 @@ class ServiceDetector:
     def _fov_window(doc: Doc, span: Span, name: str) -> str:
         """Where a field-of-view mention needs its imaging context: its sentence, and for a qualifier
         the sentence before too ("CBCT of the maxilla taken. Lower jaw not included.")."""
-        sent = doc[span.start].sent
+        sent = sentence_at(doc, span.start)
         start = sent.start
         if name in FOV_QUALIFIERS and sent.start > 0:
-            start = doc[sent.start - 1].sent.start
+            start = sentence_at(doc, sent.start - 1).start
         return doc[start : sent.end].text
 
     def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
@@ -172,8 +172,9 @@ class ServiceDetector:
             return "ordered"
         window = self._window(doc, start, end)
         span = doc.char_span(start, end, alignment_mode="expand")
-        before = doc[max(doc[span.start].sent.start, span.start - 4) : span.start].text
-        after = doc[span.end : min(doc[span.start].sent.end, span.end + 5)].text
+        sent = sentence_at(doc, span.start)
+        before = doc[max(sent.start, span.start - 4) : span.start].text
+        after = doc[span.end : min(sent.end, span.end + 5)].text
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if self._orders.search(window):
@@ -186,7 +187,7 @@ class ServiceDetector:
         facts = ServiceFacts()
         sections = doc._.cdt_sections or []
         spans: list[Span] = []
-        text = doc.text
+        text = doc_text(doc)
         for group, name, regex in self._groups:
             for m in regex.finditer(text):
                 span = doc.char_span(m.start(), m.end(), label=f"{group}:{name}", alignment_mode="expand")
