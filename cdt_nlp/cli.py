@@ -212,3 +212,106 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _frequency_overrides(values: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for value in values:
+        code, sep, days = value.partition("=")
+        if not sep or not days.strip().isdigit():
+            fail(f"--frequency takes CODE=DAYS, like D0367=180 (got '{value}').")
+        try:
+            out[Catalog.default().get(code.strip()).code] = int(days)
+        except CdtError as exc:
+            fail(exc.message)
+    return out
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, help="Results file: .csv, .jsonl, .parquet or .xlsx (- for JSONL).")
+@click.option("--id-col", default=None, help="Column with the note id (default 'id'; row number when absent).")
+@click.option("--text-col", default="text", show_default=True, help="Column with the note text.")
+@click.option("--code-col", default="code", show_default=True, help="Column with the target CDT code.")
+@click.option("--patient-col", default=None, help="Column with the patient id (enables claim rules).")
+@click.option("--date-col", default=None, help="Column with the date of service (YYYY-MM-DD or MM/DD/YYYY).")
+@click.option("--provider-col", default=None, help="Column with the billing provider (credential after a comma).")
+@click.option("--role-col", default=None, help="Column with the provider's role (dentist, hygienist, assistant).")
+@click.option("--frequency", multiple=True, metavar="CODE=DAYS", help="Override a code's frequency window.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores).")
+@click.option("--report", type=click.Path(dir_okay=False), default=None, help="Also write an HTML summary report.")
+@click.option("--include-text", is_flag=True, help="Put note text in the report's lowest-scoring list.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted .jsonl/.csv run where it stopped.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, help="Exit 1 when any note scores below.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary line.")
+def audit(
+    input_path: str,
+    output: str,
+    id_col: str | None,
+    text_col: str,
+    code_col: str,
+    patient_col: str | None,
+    date_col: str | None,
+    provider_col: str | None,
+    role_col: str | None,
+    frequency: tuple[str, ...],
+    jobs: int | None,
+    report: str | None,
+    include_text: bool,
+    resume: bool,
+    fail_under: float | None,
+    quiet: bool,
+) -> None:
+    """Audit every note of an export (CSV, JSONL, Parquet or Excel) into a results file.
+
+    Every input row gets exactly one output row, in input order, with `status` ok or error;
+    a bad row never stops the batch. Claim-level rules run when patient/date/provider columns
+    are given.
+
+    Example: cdt-nlp audit notes.csv -o results.csv --report report.html
+    """
+    from .audit import AuditInputError, AuditOptions
+    from .audit import audit as run_audit
+
+    options = AuditOptions(
+        id_col=id_col or "id",
+        id_col_given=id_col is not None,
+        text_col=text_col,
+        code_col=code_col,
+        patient_col=patient_col,
+        date_col=date_col,
+        provider_col=provider_col,
+        role_col=role_col,
+        jobs=jobs,
+        resume=resume,
+        quiet=quiet,
+        report=report,
+        include_text=include_text,
+        frequency_days=_frequency_overrides(frequency),
+        fail_under=fail_under,
+    )
+    show = not quiet and sys.stderr.isatty()
+
+    def progress(total: int | None):
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit=" notes", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+    try:
+        summary = run_audit(input_path, output, options, progress=progress if show else None)
+    except (AuditInputError, CdtError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        where = " Run again with --resume to continue." if output != "-" else ""
+        click.echo(f"Interrupted; the partial output is kept as {output}.part.{where}", err=True)
+        sys.exit(130)
+    if not quiet:
+        mean = f"{summary.mean_score:.1f}" if summary.mean_score is not None else "-"
+        resumed = f" (resumed after {summary.resumed_rows})" if summary.resumed_rows else ""
+        click.echo(
+            f"Audited {summary.rows} notes{resumed}: {summary.ok} ok, {summary.errors} errors, mean score {mean}, "
+            f"{summary.mismatches} code mismatches, {summary.claim_warnings} with claim warnings -> {output}",
+            err=True,
+        )
+    if fail_under is not None and summary.below:
+        sys.exit(1)

@@ -23,6 +23,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
     "lexicon.json": ("term_sets", frozenset()),
     "service.json": ("service_rules", frozenset()),
     "catalog.json": ("codes", frozenset()),
+    "claims.json": ("claim_rules", frozenset()),
     "fixes.json": ("fixes", frozenset({"check_messages", "reason_phrases", "item_labels", "mismatch_messages"})),
 }
 
