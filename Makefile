@@ -29,9 +29,11 @@ test: $(VENV)/.installed-dev
 evaluate: $(VENV)/.installed
 	$(BIN)/cdt-nlp evaluate corpus/dev.jsonl
 
-## bench: cold-start benchmark (load + first suggestion), ratios against spaCy alone
+## bench: cold start (ratios against spaCy alone) and batch throughput (ratios against the tokenizer
+## alone and medspaCy, 20,000 notes; creates benchmarks/.venv-medspacy on first use)
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python benchmarks/bench_audit.py
 
 ## corpus: rebuild the generated training corpus byte for byte
 corpus: $(VENV)/.installed
