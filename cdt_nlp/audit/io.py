@@ -91,10 +91,11 @@ class CsvReader(Reader):
             raise AuditInputError(f"'{path}' is empty: it has no header row.")
 
     def estimate(self) -> int | None:
+        # a quick pass of the C parser (notes span lines, so newlines over-count)
         try:
-            with open(self.path, "rb") as fh:
-                return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1)
-        except OSError:
+            with open(self.path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
+                return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+        except (OSError, csv.Error):
             return None
 
     def rows(self) -> Iterator[RawRow]:
