@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test evaluate bench corpus train lint format clean
+.PHONY: demo test browser serve evaluate bench corpus train lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/cdt-nlp check cdt_nlp/examples/ultrasound_capture_only.txt --code D0370
 
-## test: install with dev extras and run the test suite
-test: $(VENV)/.installed-dev
+## browser: Debian's chromium and chromedriver for the browser tests (apt; never a downloaded browser)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		command -v apt-get >/dev/null || { echo "Install Debian's chromium and chromium-driver for the browser tests"; exit 1; }; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+## test: install with dev extras (and chromium) and run the test suite
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
+
+## serve: the local web page for billers on http://127.0.0.1:8000
+serve: $(VENV)/.installed
+	$(BIN)/cdt-nlp serve
 
 ## evaluate: item accuracy on the held-out dev set (the README table)
 evaluate: $(VENV)/.installed
@@ -34,6 +46,7 @@ evaluate: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_web.py
 
 ## corpus: rebuild the generated training corpus byte for byte
 corpus: $(VENV)/.installed

@@ -315,3 +315,37 @@ def audit(
         )
     if fail_under is not None and summary.below:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--token",
+    envvar="CDT_NLP_TOKEN",
+    default=None,
+    help="Require this token on every request (env CDT_NLP_TOKEN); needed for any non-loopback address.",
+)
+def serve(host: str, port: int, token: str | None) -> None:
+    """Start the local web page for billers (paste a note, see the score, evidence and fixes).
+
+    Example: cdt-nlp serve   then open http://127.0.0.1:8000
+    """
+    import ipaddress
+    import logging
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not token:
+        fail(f"Binding to {host} exposes notes to the network: pass --token (or set CDT_NLP_TOKEN) to require one.")
+    import uvicorn
+
+    from .web.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    app = create_app(token=token)
+    where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
+    click.echo(f"cdt-nlp is serving on {where}  (Ctrl-C to stop)", err=True)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
