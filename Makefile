@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test browser serve evaluate bench corpus train lint format clean
+.PHONY: demo test browser serve notebooks lab evaluate bench corpus train lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $(VENV)/.installed $@
 
 ## demo: install and check the bundled example note against D0370
@@ -32,6 +32,14 @@ browser:
 ## test: install with dev extras (and chromium) and run the test suite
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
+
+## notebooks: re-execute the reviewer notebooks in place (outputs are committed)
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python notebooks/execute.py
+
+## lab: open the notebooks in JupyterLab (local only)
+lab: $(VENV)/.installed-dev
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/
 
 ## serve: the local web page for billers on http://127.0.0.1:8000
 serve: $(VENV)/.installed

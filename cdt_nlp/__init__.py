@@ -12,4 +12,22 @@ from .errors import CdtError
 from .pipeline import load
 
 __version__ = "0.1.0"
-__all__ = ["Catalog", "CdtError", "CheckResult", "Checker", "CodeInfo", "Evidence", "ItemResult", "load", "__version__"]
+__all__ = [
+    "Catalog",
+    "CdtError",
+    "CheckResult",
+    "Checker",
+    "CodeInfo",
+    "Evidence",
+    "ItemResult",
+    "audit_frame",
+    "load",
+    "__version__",
+]
+
+
+def audit_frame(df, **options):  # noqa: ANN001, ANN201 - documented in cdt_nlp.audit.frame
+    """Audit a pandas DataFrame in memory (see :func:`cdt_nlp.audit.frame.audit_frame`)."""
+    from .audit.frame import audit_frame as _audit_frame
+
+    return _audit_frame(df, **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,36 +204,58 @@ def confusion_tables(pairs: list[tuple[str, str]]) -> dict[str, dict[str, dict[s
     return tables
 
 
-def evaluate_codes(notes: Iterable[LabelledNote], checker: Checker, baseline: str | None = None) -> CodeReport:
-    """Top-1/top-3 accuracy of the suggested code, mismatch flags and Brier score."""
-    from .baseline import keyword_code
+def code_predictions(notes: Iterable[LabelledNote], checker: Checker) -> Iterator[dict[str, Any]]:
+    """Per note: ``id``, ``gold`` (best code or ``NONE``), ``target`` and the suggester's ``ranked``
+    ``(code, probability)`` pairs over all classes, ``NONE`` (no catalog service) included, and
+    ``flagged`` (whether a mismatch with the target is reported)."""
     from .features import doc_features
     from .suggester import NONE_LABEL
 
-    report = CodeReport(scored_brier=baseline is None)
+    if checker.suggester is None:
+        raise CdtError("E030", path="(no model)", reason="no code-suggester model is installed")
     for note in notes:
-        gold = note.best_code or NONE_LABEL
-        target = note.target_code
-        if baseline == "keyword":
-            ranked = [(keyword_code(note.text), 1.0)]
-            flagged = target is not None and ranked[0][0] != target
-        else:
-            if checker.suggester is None:
-                raise CdtError("E030", path="(no model)", reason="no code-suggester model is installed")
-            code = target or next(iter(checker.catalog)).code
-            doc = checker.nlp(note.text)
-            info = checker.catalog.get(code)
-            items = checker.item_results(doc, info)
-            suggestions = checker.suggester.suggest(note.text, doc_features(doc, items))
-            ranked = [(s.code, s.probability) for s in suggestions]
-            flagged = target is not None and checker.suggester.is_mismatch(target, suggestions)
+        code = note.target_code or next(iter(checker.catalog)).code
+        doc = checker.nlp(note.text)
+        items = checker.item_results(doc, checker.catalog.get(code))
+        suggestions = checker.suggester.suggest(note.text, doc_features(doc, items))
+        yield {
+            "id": note.id,
+            "gold": note.best_code or NONE_LABEL,
+            "target": note.target_code,
+            "ranked": [(s.code, s.probability) for s in suggestions],
+            "flagged": note.target_code is not None and checker.suggester.is_mismatch(note.target_code, suggestions),
+        }
+
+
+def evaluate_codes(notes: Iterable[LabelledNote], checker: Checker, baseline: str | None = None) -> CodeReport:
+    """Top-1/top-3 accuracy of the suggested code, mismatch flags and Brier score."""
+    from .baseline import keyword_code
+    from .suggester import NONE_LABEL
+
+    notes = list(notes)
+    report = CodeReport(scored_brier=baseline is None)
+    if baseline == "keyword":
+        preds = [
+            {
+                "gold": n.best_code or NONE_LABEL,
+                "target": n.target_code,
+                "ranked": [(keyword_code(n.text), 1.0)],
+                "flagged": n.target_code is not None and keyword_code(n.text) != n.target_code,
+            }
+            for n in notes
+        ]
+    else:
+        preds = list(code_predictions(notes, checker))
+    for pred in preds:
+        gold, ranked = pred["gold"], pred["ranked"]
+        if baseline is None:
             report.brier_sum += sum((p - (c == gold)) ** 2 for c, p in ranked)
         report.n += 1
         report.top1 += ranked[0][0] == gold
         report.top3 += gold in {c for c, _ in ranked[:3]}
         report.pairs.append((gold, ranked[0][0]))
-        if target is not None:
-            report.mismatch.add(gold != target, flagged)
+        if pred["target"] is not None:
+            report.mismatch.add(gold != pred["target"], pred["flagged"])
     return report
 
 

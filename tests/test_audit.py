@@ -340,3 +340,24 @@ def test_audit_report_opens_and_has_its_sections_without_note_text(tmp_path):
         + ["--include-text"],
     )
     assert "sonographer" in with_text.read_text("utf-8")
+
+
+def test_audit_frame_matches_the_file_engine(tmp_path):
+    import pandas as pd
+
+    from cdt_nlp import audit_frame
+
+    df = pd.DataFrame(
+        {
+            "id": [g[0] for g in GOOD] + ["bad"],
+            "text": [g[1] for g in GOOD] + [""],
+            "code": [g[2] for g in GOOD] + ["X"],
+        }
+    )
+    frame = audit_frame(df, id_col="id")
+    assert list(frame["id"]) == list(df["id"]) and list(frame.index) == list(df.index)
+    files = run(tmp_path, [tuple(r) for r in df.itertuples(index=False)], out_name="out.parquet")
+    plain = frame.astype(object).where(frame.notna(), None)  # pandas shows a missing score as NaN
+    assert plain.to_dict("records") == [{k: r[k] for k in frame.columns} for r in files]
+    with pytest.raises(KeyError, match="'note'"):
+        audit_frame(df, text_col="note")
