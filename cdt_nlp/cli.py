@@ -244,6 +244,15 @@ def _frequency_overrides(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--resume", is_flag=True, help="Continue an interrupted .jsonl/.csv run where it stopped.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None, help="Exit 1 when any note scores below.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary line.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: processes on this machine; dask: a Dask cluster (pip install 'cdt-nlp[dask]').",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: start a local cluster).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None, help="Local Dask cluster worker processes.")
 def audit(
     input_path: str,
     output: str,
@@ -261,6 +270,9 @@ def audit(
     resume: bool,
     fail_under: float | None,
     quiet: bool,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Audit every note of an export (CSV, JSONL, Parquet or Excel) into a results file.
 
@@ -298,7 +310,12 @@ def audit(
         return tqdm(total=total, unit=" notes", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
     try:
-        summary = run_audit(input_path, output, options, progress=progress if show else None)
+        if engine == "dask":
+            from .audit.dask_engine import audit_dask
+
+            summary = audit_dask(input_path, output, options, scheduler=scheduler, workers=workers)
+        else:
+            summary = run_audit(input_path, output, options, progress=progress if show else None)
     except (AuditInputError, CdtError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
