@@ -71,36 +71,53 @@ class LinearScorer:
             )
             for i in range(int(data["n_folds"]))
         ]
+        n_text = len(self.idf)
+        # per fold, coefficients laid out for a sparse row: (text terms x classes), (facts x classes)
+        self._fold_arrays = [
+            (
+                np.ascontiguousarray(coef[:, :n_text].T),
+                np.ascontiguousarray(coef[:, n_text:].T),
+                intercept,
+                columns,
+                a,
+                b,
+            )
+            for coef, intercept, columns, a, b in self.folds
+        ]
 
-    def _tfidf(self, text: str) -> np.ndarray:
+    def _tfidf(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The note's l2-normalised tf-idf row as (column indices, values): most columns are 0."""
         tokens = self.token_re.findall(text.lower())
         counts: dict[int, int] = {}
         lo, hi = self.ngram_range
+        index = self.index
         for n in range(lo, hi + 1):
-            for i in range(len(tokens) - n + 1):
-                j = self.index.get(" ".join(tokens[i : i + n]))
+            grams = tokens if n == 1 else [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+            for gram in grams:
+                j = index.get(gram)
                 if j is not None:
                     counts[j] = counts.get(j, 0) + 1
-        row = np.zeros(len(self.idf))
-        for j, c in counts.items():
-            row[j] = (1.0 + np.log(c)) if self.sublinear else c
-        row *= self.idf
-        norm = np.sqrt(np.dot(row, row))
-        return row / norm if norm > 0 else row
+        columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        values = np.fromiter(counts.values(), dtype=float, count=len(counts))
+        if self.sublinear:
+            values = 1.0 + np.log(values)
+        values *= self.idf[columns]
+        norm = np.sqrt(np.dot(values, values))
+        return columns, (values / norm if norm > 0 else values)
 
     def predict_proba(self, table: np.ndarray) -> np.ndarray:
         """Same input as the sklearn pipeline: column 0 text, then the feature columns."""
         texts = table[:, 0]
         facts = (table[:, 1:].astype(float) - self.mean) / self.scale
-        x = np.hstack([np.vstack([self._tfidf(str(t)) for t in texts]), facts])
+        rows = [self._tfidf(str(t)) for t in texts]
         total = np.zeros((len(texts), len(self.classes_)))
-        for coef, intercept, columns, a, b in self.folds:
-            scores = x @ coef.T + intercept
-            if scores.ndim == 1 or scores.shape[1] == 1:  # binary problems give one column
-                scores = scores.reshape(-1, 1)
+        for text_coef, fact_coef, intercept, columns, a, b in self._fold_arrays:
+            # sparse text part (rows of the transposed coefficients) plus the dense fact columns
+            text_scores = np.vstack([vals @ text_coef[cols] for cols, vals in rows]) if rows else 0.0
+            scores = text_scores + facts @ fact_coef + intercept
+            k = scores.shape[1]
             proba = np.zeros_like(total)
-            for k, col in enumerate(columns[: scores.shape[1]]):
-                proba[:, col] = 1.0 / (1.0 + np.exp(a[k] * scores[:, k] + b[k]))
+            proba[:, columns[:k]] = 1.0 / (1.0 + np.exp(a[:k] * scores + b[:k]))
             denominator = proba.sum(axis=1, keepdims=True)
             uniform = denominator[:, 0] == 0
             proba = np.divide(proba, denominator, out=np.zeros_like(proba), where=denominator != 0)

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from . import fastre
 from .errors import CdtError
 
 #: file name -> (required top-level key, allowed extra keys)
@@ -86,13 +87,13 @@ def expand_sets(pattern: str, term_sets: dict[str, list[str]]) -> str:
     return _SET_REF.sub(repl, pattern)
 
 
-def compile_terms(pattern: str, term_sets: dict[str, list[str]] | None = None) -> re.Pattern[str]:
+def compile_terms(pattern: str, term_sets: dict[str, list[str]] | None = None) -> fastre.FastPattern:
     """Compile a rule pattern case-insensitively with word-like boundaries."""
     if term_sets:
         pattern = expand_sets(pattern, term_sets)
-    return re.compile(rf"(?<![\w/#])(?:{pattern})(?![\w])", re.IGNORECASE)
+    return fastre.compile(rf"(?<![\w/#])(?:{pattern})(?![\w])", re.IGNORECASE)
 
 
-def compile_list(patterns: list[str], term_sets: dict[str, list[str]] | None = None) -> re.Pattern[str]:
+def compile_list(patterns: list[str], term_sets: dict[str, list[str]] | None = None) -> fastre.FastPattern:
     """Compile a list of alternatives (``=``-prefixed ones case-sensitive)."""
     return compile_terms(term_alternation(patterns), term_sets)

@@ -105,7 +105,8 @@ class CodeSuggester:
 
     def rank(self, proba: np.ndarray) -> list[Suggestion]:
         order = np.argsort(-proba, kind="stable")
-        return [Suggestion(self.classes[i], float(proba[i])) for i in order]
+        classes = self.classes
+        return [Suggestion(classes[i], float(proba[i])) for i in order.tolist()]
 
     def suggest(self, text: str, features: dict[str, float]) -> list[Suggestion]:
         """All classes for one note, most probable first."""

@@ -49,6 +49,13 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
+def span_text(span: Span) -> str:
+    """``span.text`` sliced from the cached doc text (spaCy joins the tokens on every access)."""
+    if span.start >= span.end:
+        return ""
+    return doc_text(span.doc)[span.start_char : span.end_char]
+
+
 def sentence_at(doc: Doc, i: int) -> Span:
     """The sentence holding token ``i``, like ``doc[i].sent`` but from a per-doc index.
 

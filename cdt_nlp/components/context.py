@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
 from .items import SPAN_KEY as ITEM_KEY
 
 STATUS_BY_CATEGORY = {
@@ -58,7 +58,7 @@ class ContextResolver:
     def triggers(self, sent: Span) -> list[tuple[str, str, frozenset[str], int, int, int]]:
         """Context triggers in a sentence: (category, direction, applies_to, start, end, max_tokens)."""
         found = []
-        text = sent.text
+        text = span_text(sent)
         base = sent.start_char
         pseudo: list[tuple[int, int]] = []
         for category, direction, applies_to, regex, max_tokens in self._rules:

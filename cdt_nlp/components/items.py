@@ -23,8 +23,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, sentences, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, sentences, set_meta, span_text
 from .sections import Section
 
 SPAN_KEY = "cdt_items"
@@ -66,7 +67,7 @@ class ItemDetector:
         sets = lexicon["term_sets"]
         self._sets = {name: compile_list(terms) for name, terms in sets.items()}
         self._filters = {
-            name: re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)
+            name: fastre.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)
             for name, pats in items.get("sentence_filters", {}).items()
         }
         self._items: dict[str, dict[str, Any]] = {}
@@ -102,8 +103,7 @@ class ItemDetector:
                 break
         return found
 
-    def _need_met(self, need: str, sent: Span, section: Section | None, facts: Any) -> bool:
-        sent_text = sent.text
+    def _need_met(self, need: str, sent: Span, sent_text: str, section: Section | None, facts: Any) -> bool:
         for alt in need.split("|"):
             if alt == "history_section":
                 if section is not None and section.name in HISTORY_SECTIONS:
@@ -131,13 +131,14 @@ class ItemDetector:
                 return True
         return False
 
-    def _cue_allowed(self, cue: dict[str, Any], sent: Span, section: Section | None, facts: Any) -> bool:
+    def _cue_allowed(
+        self, cue: dict[str, Any], sent: Span, sent_text: str, section: Section | None, facts: Any
+    ) -> bool:
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
         for need in cue.get("needs", ()):
-            if not self._need_met(need, sent, section, facts):
+            if not self._need_met(need, sent, sent_text, section, facts):
                 return False
-        sent_text = sent.text
         in_report_section = section is not None and section.name in IMAGING_SECTIONS
         for name in cue.get("excludes", ()):
             if not in_report_section and self._sets[name].search(sent_text):
@@ -190,10 +191,11 @@ class ItemDetector:
                     section = self.section_at(sections, m.start())
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
-                    if not self._cue_allowed(cue, sent, section, facts):
+                    sent_text = span_text(sent)
+                    if not self._cue_allowed(cue, sent, sent_text, section, facts):
                         continue
                     meta: dict[str, Any] = {}
-                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent.text.strip(" .;:\n\t")):
+                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent_text.strip(" .;:\n\t")):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._add(

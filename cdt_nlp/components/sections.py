@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy
+from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .. import fastre
 from ..rules import load_rules, validate_rules
 from ._state import SENTS_KEY, doc_text, rules_from_disk, rules_to_disk
 
@@ -93,21 +96,21 @@ class SectionDetector:
         words = sorted((h for h in header_to_section if len(h) > 1), key=len, reverse=True)
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
         # a header word followed by a colon (or dash) anywhere at a line/sentence start
-        self._colon = re.compile(
+        self._colon = fastre.compile(
             rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|\|\s)|(?<=///\s))"
             rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is")
-        self._caps = re.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
+        self._caps = fastre.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
         # a header alone on its line without a colon
-        self._line = re.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
+        self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
-        self._soap = re.compile(
+        self._soap = fastre.compile(
             r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
         )
         # any short "Label:" at a line start or after a ";;", "|", "//" separator
-        self._generic = re.compile(
+        self._generic = fastre.compile(
             r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
             r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
@@ -238,19 +241,24 @@ class SectionDetector:
                 spans.append(span)
         doc.spans[SPAN_KEY] = spans
         starts = sorted(self.sentence_starts(text, sections))
-        last_end = 0
-        sent_starts = []
-        for token in doc:
-            if token.i == 0:
-                token.is_sent_start = True
-            else:
-                pos = bisect.bisect_left(starts, last_end if last_end else 1)
-                token.is_sent_start = pos < len(starts) and starts[pos] <= token.idx and not token.is_space
-            if token.is_sent_start:
-                sent_starts.append(token.i)
-            if not token.is_space:
-                last_end = token.idx + len(token.text)
-        doc.user_data[SENTS_KEY] = sent_starts or [0]  # the index the later components look sentences up in
+        if not len(doc):
+            doc.user_data[SENTS_KEY] = [0]
+            return doc
+        # token offsets as plain ints: reading them from Token objects cost more than the rest
+        offsets, lengths, spaces = doc.to_array([IDX, LENGTH, IS_SPACE]).T.tolist()
+        last_end = 0 if spaces[0] else offsets[0] + lengths[0]
+        sent_starts = [0]
+        for i in range(1, len(offsets)):
+            idx = offsets[i]
+            pos = bisect.bisect_left(starts, last_end if last_end else 1)
+            if pos < len(starts) and starts[pos] <= idx and not spaces[i]:
+                sent_starts.append(i)
+            if not spaces[i]:
+                last_end = idx + lengths[i]
+        flags = numpy.full((len(offsets), 1), -1, dtype="int64").astype("uint64")
+        flags[sent_starts, 0] = 1
+        doc.from_array([SENT_START], flags)
+        doc.user_data[SENTS_KEY] = sent_starts  # the index the later components look sentences up in
         return doc
 
     # -- serialisation ---------------------------------------------------------

@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
 from .items import ItemDetector
 
 SPAN_KEY = "cdt_facts"
@@ -154,7 +154,7 @@ class ServiceDetector:
         sent = sentence_at(doc, span.start)
         lo = max(sent.start, span.start - self.order_window)
         hi = min(sent.end, span.end + 4)
-        return doc[lo:hi].text
+        return span_text(doc[lo:hi])
 
     @staticmethod
     def _fov_window(doc: Doc, span: Span, name: str) -> str:
@@ -164,7 +164,7 @@ class ServiceDetector:
         start = sent.start
         if name in FOV_QUALIFIERS and sent.start > 0:
             start = sentence_at(doc, sent.start - 1).start
-        return doc[start : sent.end].text
+        return span_text(doc[start : sent.end])
 
     def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
         """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit) or ``present``."""
@@ -173,8 +173,8 @@ class ServiceDetector:
         window = self._window(doc, start, end)
         span = doc.char_span(start, end, alignment_mode="expand")
         sent = sentence_at(doc, span.start)
-        before = doc[max(sent.start, span.start - 4) : span.start].text
-        after = doc[span.end : min(sent.end, span.end + 5)].text
+        before = span_text(doc[max(sent.start, span.start - 4) : span.start])
+        after = span_text(doc[span.end : min(sent.end, span.end + 5)])
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if self._orders.search(window):

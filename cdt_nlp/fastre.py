@@ -1,0 +1,331 @@
+"""Fast scanning for the rule patterns, with exactly the answers of Python's ``re``.
+
+The rule files compile to a few hundred large case-insensitive alternations (thousands of
+terms each). Python's backtracking engine tries every alternative at every character, which
+made regex scanning most of the pipeline's cost. :class:`FastPattern` keeps the Python
+pattern as the authority and uses Google's RE2 (a linear-time automaton) only to skip ahead:
+
+* the pattern is translated to an RE2 pattern that matches *at least* wherever the Python
+  pattern matches (lookarounds dropped, classes widened, never narrowed);
+* scanning asks RE2 for the next position where that superset matches, then runs the Python
+  pattern anchored at that position; positions RE2 skips cannot start a Python match, so
+  ``finditer`` and ``search`` return exactly the matches, in the order and with the groups,
+  that ``re`` would.
+
+The superset is only guaranteed on texts whose non-ASCII characters are caseless
+non-alphanumeric symbols (bullets, dashes, quotes, no-break spaces); on any other text, and
+for any pattern the translator does not handle, the Python pattern scans alone.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from functools import lru_cache
+from re import _constants as C  # noqa: N812  (the parser's opcode names)
+from re import _parser
+from typing import Any
+
+try:  # google-re2 is a dependency; the fallback keeps the package importable without it
+    import re2 as _re2_module
+    from re2 import _re2
+except ImportError:  # pragma: no cover - exercised only on a broken install
+    _re2 = None
+
+__all__ = ["FastPattern", "compile", "superset_pattern"]
+
+_MAX_REPEAT_RE2 = 1000
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+class _Unsupported(Exception):
+    """The pattern uses something the translator does not handle (backreferences)."""
+
+
+def _hex(c: int) -> str:
+    return f"\\x{{{c:x}}}"
+
+
+def _class_char(c: int) -> str:
+    ch = chr(c)
+    if ch.isalnum() and c < 128:
+        return ch
+    return _hex(c)
+
+
+def _ascii_members(items: list, flags: int) -> tuple[int, ...]:
+    """The ASCII code points a class node matches, asked of Python's own engine."""
+    return _probe(_class_source(items), flags & (re.IGNORECASE | re.ASCII))
+
+
+@lru_cache(maxsize=4096)
+def _probe(source: str, flags: int) -> tuple[int, ...]:
+    probe = re.compile(source, flags)
+    return tuple(c for c in range(128) if probe.fullmatch(chr(c)))
+
+
+def _class_source(items: list) -> str:
+    """A Python class equivalent to a parsed ``IN`` node (for probing membership)."""
+    parts = []
+    negate = False
+    for op, av in items:
+        if op is C.NEGATE:
+            negate = True
+        elif op is C.LITERAL:
+            parts.append(re.escape(chr(av)))
+        elif op is C.RANGE:
+            parts.append(f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}")
+        elif op is C.CATEGORY:
+            parts.append(_CATEGORY_SOURCE[av])
+        else:
+            raise _Unsupported(str(op))
+    return "[" + ("^" if negate else "") + "".join(parts) + "]"
+
+
+_CATEGORY_SOURCE = {
+    C.CATEGORY_DIGIT: r"\d",
+    C.CATEGORY_NOT_DIGIT: r"\D",
+    C.CATEGORY_SPACE: r"\s",
+    C.CATEGORY_NOT_SPACE: r"\S",
+    C.CATEGORY_WORD: r"\w",
+    C.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def _may_match_non_ascii(items: list) -> bool:
+    for op, av in items:
+        if op is C.NEGATE or op is C.CATEGORY:
+            return True
+        if op is C.LITERAL and av >= 128:
+            return True
+        if op is C.RANGE and av[1] >= 128:
+            return True
+    return False
+
+
+def _re2_class(items: list, flags: int) -> str:
+    """An RE2 class matching every ASCII character the Python class does, and all of
+    non-ASCII whenever the Python class might match any non-ASCII character."""
+    members = _ascii_members(items, flags)
+    wide = _may_match_non_ascii(items)
+    if not members and not wide:
+        return r"[^\x00-\x{10ffff}]"  # matches nothing, like the Python class on such texts
+    body = "".join(_class_char(c) for c in members)
+    if wide:
+        body += r"\x{80}-\x{10ffff}"
+    return f"[{body}]"
+
+
+def _flag_letters(flags: int) -> str:
+    return "".join(
+        letter for bit, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s")) if flags & bit
+    )
+
+
+def _translate(tree: Any, flags: int) -> str:
+    out = []
+    for op, av in tree:
+        if op is C.LITERAL:
+            ch = chr(av)
+            out.append(re.escape(ch) if av < 128 and ch.isprintable() else _hex(av))
+        elif op is C.NOT_LITERAL:
+            out.append(_re2_class([(C.NEGATE, None), (C.LITERAL, av)], flags))
+        elif op is C.ANY:
+            out.append("(?s:.)" if flags & re.DOTALL else "[^\\n]")
+        elif op is C.IN:
+            out.append(_re2_class(av, flags))
+        elif op is C.CATEGORY:
+            out.append(_re2_class([(C.CATEGORY, av)], flags))
+        elif op is C.BRANCH:
+            out.append("(?:" + "|".join(_translate(b, flags) for b in av[1]) + ")")
+        elif op is C.SUBPATTERN:
+            _group, add, delete, sub = av
+            inner_flags = (flags | add) & ~delete
+            letters_on, letters_off = _flag_letters(add), _flag_letters(delete)
+            spec = letters_on + ("-" + letters_off if letters_off else "")
+            out.append(f"(?{spec}:{_translate(sub, inner_flags)})")
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            lo, hi, sub = av
+            inner = _translate(sub, flags)
+            if lo > _MAX_REPEAT_RE2:
+                lo = _MAX_REPEAT_RE2
+            if hi == C.MAXREPEAT or hi > _MAX_REPEAT_RE2:
+                out.append(f"(?:{inner}){{{lo},}}")
+            else:
+                out.append(f"(?:{inner}){{{lo},{hi}}}")
+        elif op is C.ATOMIC_GROUP:
+            out.append(f"(?:{_translate(av, flags)})")
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            continue  # zero-width conditions are dropped: the superset ignores them
+        elif op is C.AT:
+            out.append(_AT.get(av, "") if not (flags & re.MULTILINE) else _AT_MULTILINE.get(av, ""))
+        else:  # GROUPREF, GROUPREF_EXISTS, ...
+            raise _Unsupported(str(op))
+    return "".join(out)
+
+
+# Python's "$" also matches before a final newline, which RE2 cannot say: it is dropped (wider)
+_AT = {
+    C.AT_BEGINNING: "^",
+    C.AT_BEGINNING_STRING: r"\A",
+    C.AT_END_STRING: r"\z",
+    C.AT_BOUNDARY: r"\b",
+    C.AT_NON_BOUNDARY: r"\B",
+}
+_AT_MULTILINE = {**_AT, C.AT_BEGINNING: "(?m:^)", C.AT_END: "(?m:$)"}
+
+
+def superset_pattern(pattern: re.Pattern[str]) -> str | None:
+    """RE2 source matching wherever ``pattern`` matches (on the texts :func:`_prepare` accepts),
+    or ``None`` when the pattern cannot be translated."""
+    if not isinstance(pattern.pattern, str):
+        return None
+    try:
+        tree = _parser.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
+        flags = tree.state.flags
+        body = _translate(tree, flags)
+    except (_Unsupported, re.error, RecursionError):
+        return None
+    head = _flag_letters(flags & re.IGNORECASE)
+    return (f"(?{head})" if head else "") + body
+
+
+def _caseless_symbol(ch: str) -> bool:
+    return not ch.isalnum() and ch.lower() == ch and ch.upper() == ch and ch != "\u0345"
+
+
+class _Prepared:
+    """A text encoded once for RE2, with char <-> byte offset conversion."""
+
+    __slots__ = ("text", "data", "_chars", "_bytes", "_extra")
+
+    def __init__(self, text: str, data: bytes, non_ascii: list[int]) -> None:
+        self.text = text
+        self.data = data
+        self._chars = non_ascii  # char index of each non-ASCII char
+        extra, total = [], 0
+        byte_pos = []
+        for i in non_ascii:
+            byte_pos.append(i + total)
+            extra.append(total)
+            total += len(text[i].encode("utf-8")) - 1
+        self._bytes = byte_pos
+        self._extra = extra + [total]
+
+    def to_byte(self, char: int) -> int:
+        if not self._chars:
+            return char
+        return char + self._extra[bisect_left(self._chars, char)]
+
+    def to_char(self, byte: int) -> int:
+        if not self._chars:
+            return byte
+        return byte - self._extra[bisect_left(self._bytes, byte)]
+
+
+_CACHE: list[_Prepared | None] = [None, None, None, None]
+_UNSAFE = object()
+
+
+def _prepare(text: str) -> _Prepared | None:
+    """The text ready for RE2, or ``None`` when its non-ASCII letters make RE2 unreliable."""
+    for cached in _CACHE:
+        if cached is not None and cached.text is text:
+            return cached
+    if text.isascii():
+        prepared = _Prepared(text, text.encode("ascii"), [])
+    else:
+        non_ascii = [m.start() for m in _NON_ASCII.finditer(text)]
+        if not all(_caseless_symbol(text[i]) for i in non_ascii):
+            return None
+        prepared = _Prepared(text, text.encode("utf-8"), non_ascii)
+    _CACHE.insert(0, prepared)
+    _CACHE.pop()
+    return prepared
+
+
+class FastPattern:
+    """A compiled pattern: Python's ``re`` semantics, RE2's speed where it is safe.
+
+    Behaves like the :class:`re.Pattern` it wraps for ``finditer``, ``search``, ``match``,
+    ``fullmatch`` and ``findall``; ``.python`` is the wrapped pattern.
+    """
+
+    __slots__ = ("python", "pattern", "flags", "groupindex", "_re2", "_source")
+
+    def __init__(self, python: re.Pattern[str], use_re2: bool = True) -> None:
+        self.python = python
+        self.pattern = python.pattern
+        self.flags = python.flags
+        self.groupindex = python.groupindex
+        self._re2 = None
+        self._source = superset_pattern(python) if (use_re2 and _re2 is not None) else None
+        if self._source is not None:
+            options = _re2_module.Options()
+            options.max_mem = 64 << 20
+            options.log_errors = False
+            options.never_capture = True
+            compiled = _re2.RE2(self._source.encode("utf-8"), options)
+            self._re2 = compiled if compiled.ok() else None
+
+    def __repr__(self) -> str:
+        return f"FastPattern({self.python!r}, re2={self._re2 is not None})"
+
+    def __reduce__(self):
+        return (FastPattern, (self.python, self._source is not None))
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether RE2 skips ahead for this pattern."""
+        return self._re2 is not None
+
+    def _candidates(self, text: str, pos: int):
+        """Python matches from ``pos`` on, found by trying only where the superset matches."""
+        pos = min(max(pos, 0), len(text))  # as re does with an out-of-range pos
+        prepared = _prepare(text) if self._re2 is not None else None
+        if prepared is None:
+            yield from self.python.finditer(text, pos)
+            return
+        data, end = prepared.data, len(prepared.data)
+        find = self._re2.Match
+        anchored = self.python.match
+        unanchored = _re2.RE2.Anchor.UNANCHORED
+        n = len(text)
+        while pos <= n:
+            spans = find(unanchored, data, prepared.to_byte(pos), end)
+            start = spans[0][0]
+            if start < 0:
+                return
+            start = prepared.to_char(start)
+            m = anchored(text, start)
+            if m is None:
+                pos = start + 1
+                continue
+            if m.end() == start:  # an empty match: let Python carry on with its own rules
+                yield from self.python.finditer(text, start)
+                return
+            yield m
+            pos = m.end()
+
+    def finditer(self, text: str, pos: int = 0):
+        return self._candidates(text, pos)
+
+    def search(self, text: str, pos: int = 0):
+        return next(self._candidates(text, pos), None)
+
+    def findall(self, text: str, pos: int = 0) -> list:
+        if self.python.groups:
+            return self.python.findall(text, pos)
+        return [m.group(0) for m in self._candidates(text, pos)]
+
+    def match(self, text: str, pos: int = 0):
+        return self.python.match(text, pos)
+
+    def fullmatch(self, text: str, pos: int = 0):
+        return self.python.fullmatch(text, pos)
+
+
+def compile(pattern: str | re.Pattern[str], flags: int = 0) -> FastPattern:  # noqa: A001
+    """Like :func:`re.compile`, returning a :class:`FastPattern`."""
+    python = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
+    return FastPattern(python)

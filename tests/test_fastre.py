@@ -1,0 +1,124 @@
+"""The RE2-accelerated patterns must give exactly the matches Python's ``re`` gives."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cdt_nlp
+from cdt_nlp import fastre
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spans(matches):
+    return [(m.span(), m.groupdict(), m.group(0)) for m in matches]
+
+
+def _pipeline_patterns() -> list[tuple[str, fastre.FastPattern]]:
+    """Every compiled pattern the pipeline's components hold."""
+    found: list[tuple[str, fastre.FastPattern]] = []
+
+    def walk(obj, path, depth=0):
+        if depth > 6:
+            return
+        if isinstance(obj, fastre.FastPattern):
+            found.append((path, obj))
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(v, f"{path}.{k}", depth + 1)
+        elif isinstance(obj, list | tuple):
+            for i, v in enumerate(obj):
+                walk(v, f"{path}[{i}]", depth + 1)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            for k, v in vars(obj).items():
+                walk(v, f"{path}.{k}", depth + 1)
+
+    for name, proc in cdt_nlp.load().pipeline:
+        walk(proc, name)
+    return found
+
+
+PIPELINE_PATTERNS = _pipeline_patterns()
+
+
+def _corpus_texts(step: int = 9) -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "corpus").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            texts.extend(json.loads(line)["text"] for line in fh)
+    return texts[::step]
+
+
+def test_the_rule_patterns_are_accelerated():
+    assert len(PIPELINE_PATTERNS) > 50
+    slow = [path for path, p in PIPELINE_PATTERNS if not p.accelerated]
+    assert not slow, f"patterns RE2 cannot pre-scan (they run on Python's engine alone): {slow}"
+
+
+def test_pipeline_patterns_match_exactly_as_python_on_the_corpus():
+    texts = _corpus_texts()
+    # the same notes as exports often carry them: bullets, dashes, no-break spaces (RE2 path)...
+    texts += [t.replace("- ", "• ").replace(" ", "\u00a0", 3).replace("-", "\u2013") for t in texts[:40]]
+    # ...and with accented letters (the Python-only path)
+    texts += [t.replace("e", "\u00e9", 2) for t in texts[:10]]
+    for path, pattern in PIPELINE_PATTERNS:
+        for text in texts:
+            assert _spans(pattern.finditer(text)) == _spans(pattern.python.finditer(text)), path
+
+
+TRICKY = [
+    r"(?<![\w/#])(?:pain|swelling|ct|cone beam(?: ct)?)(?![\w])",
+    r"(?m)^[ \t]*(?P<h>impression|findings)[ \t]*$",
+    r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)",
+    r"(?<!(?-i:[A-Z]))(?P<h>plan|cc)[ \t]*:",
+    r"\bx*\b",  # empty matches
+    r"a?",
+    r"[^\s\w]+",
+    r"\S+\s*$",
+    r"(?:\d+(?:\.\d+)?\s?(?:mm|cm))",
+    r"k+",  # the Kelvin sign folds to k under IGNORECASE
+    r"[\u2022\u2013]\s*\w+",
+    r"(?s:.)+?\n",
+    r"(.)\1",  # a backreference: not translated, Python alone
+]
+ALPHABET = "abkKsScpinxt SOAP:;.\n\t/#-_0123456789" + "\u2022\u2013\u00a0\u00e9\u212a\u0131\u017f\u0130\u0345"
+
+
+@pytest.mark.parametrize("source", TRICKY)
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(alphabet=ALPHABET, max_size=60), pos=st.integers(min_value=0, max_value=70))
+def test_tricky_patterns_agree_with_python(source, text, pos):
+    python = re.compile(source, re.IGNORECASE)
+    fast = fastre.FastPattern(python)
+    assert _spans(fast.finditer(text)) == _spans(python.finditer(text))
+    assert _spans(fast.finditer(text, pos)) == _spans(python.finditer(text, pos))
+    expected = python.search(text, pos)
+    got = fast.search(text, pos)
+    assert (got and got.span()) == (expected and expected.span())
+    assert fast.findall(text) == python.findall(text)
+
+
+def test_lookarounds_are_dropped_for_the_prescan_only():
+    pattern = fastre.compile(r"(?<![\w/#])(?:ct)(?![\w])", re.IGNORECASE)
+    assert pattern.accelerated
+    assert "(?<" not in fastre.superset_pattern(pattern.python)
+    assert [m.span() for m in pattern.finditer("fact CT act /ct #ct ct")] == [(5, 7), (20, 22)]
+
+
+def test_untranslatable_patterns_still_work():
+    pattern = fastre.compile(r"(a)\1")
+    assert not pattern.accelerated
+    assert [m.span() for m in pattern.finditer("xaay aa")] == [(1, 3), (5, 7)]
+
+
+def test_patterns_pickle():
+    pattern = fastre.compile(r"(?<!\w)pain(?!\w)", re.IGNORECASE)
+    clone = pickle.loads(pickle.dumps(pattern))
+    assert clone.accelerated and clone.search("jaw PAIN").span() == (4, 8)
