@@ -35,6 +35,8 @@ except ImportError:  # pragma: no cover - exercised only on a broken install
 __all__ = ["FastPattern", "compile", "superset_pattern"]
 
 _MAX_REPEAT_RE2 = 1000
+#: bounded repeats with more than this many repetitions are pre-scanned as unbounded ones
+_BOUNDED_REPEAT = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -149,7 +151,8 @@ def _translate(tree: Any, flags: int) -> str:
             inner = _translate(sub, flags)
             if lo > _MAX_REPEAT_RE2:
                 lo = _MAX_REPEAT_RE2
-            if hi == C.MAXREPEAT or hi > _MAX_REPEAT_RE2:
+            if hi == C.MAXREPEAT or hi > _BOUNDED_REPEAT:
+                # an unbounded repeat is wider, and much cheaper for RE2's automaton than {0,28}
                 out.append(f"(?:{inner}){{{lo},}}")
             else:
                 out.append(f"(?:{inner}){{{lo},{hi}}}")
@@ -318,10 +321,23 @@ class FastPattern:
             return self.python.findall(text, pos)
         return [m.group(0) for m in self._candidates(text, pos)]
 
+    def _excluded(self, text: str, pos: int, anchor) -> bool:
+        """True when RE2 shows the superset cannot match anchored at ``pos`` (so neither can Python)."""
+        if self._re2 is None or not 0 <= pos <= len(text):
+            return False
+        prepared = _prepare(text)
+        if prepared is None:
+            return False
+        return self._re2.Match(anchor, prepared.data, prepared.to_byte(pos), len(prepared.data))[0][0] < 0
+
     def match(self, text: str, pos: int = 0):
+        if self._excluded(text, pos, _re2 and _re2.RE2.Anchor.ANCHOR_START):
+            return None
         return self.python.match(text, pos)
 
     def fullmatch(self, text: str, pos: int = 0):
+        if self._excluded(text, pos, _re2 and _re2.RE2.Anchor.ANCHOR_BOTH):
+            return None
         return self.python.fullmatch(text, pos)
 
 

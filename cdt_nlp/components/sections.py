@@ -29,6 +29,7 @@ ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
+_LAST_WORD = re.compile(r"([A-Za-z.]+)$")
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
 )
@@ -213,8 +214,8 @@ class SectionDetector:
         for m in DICTATED_BREAK.finditer(text):
             starts.add(m.end())
         for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
-            before = text[: m.start()]
-            word = re.search(r"([A-Za-z.]+)$", before)
+            # the word before the stop (a bounded look back: longer words decide the same way)
+            word = _LAST_WORD.search(text, max(0, m.start() - 64), m.start())
             if (
                 text[m.start()] == "."
                 and word
