@@ -13,7 +13,7 @@ from spacy.tokens import Doc, Span
 
 from .catalog import ITEMS, Catalog, CodeInfo
 from .checks import CheckContext, run_checks
-from .components._state import doc_text
+from .components._state import doc_text, meta_of
 from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
@@ -254,7 +254,7 @@ def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict
     """Each evidence span with its final status after the note-level rules."""
     out = []
     for span in spans:
-        meta = span._.cdt
+        meta = meta_of(span)
         status = meta.get("status", "present")
         if status == "present" and meta.get("affirms") is False:
             continue  # a mention such as "discuss the findings" shows nothing by itself

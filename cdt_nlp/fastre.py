@@ -32,7 +32,7 @@ try:  # google-re2 is a dependency; the fallback keeps the package importable wi
 except ImportError:  # pragma: no cover - exercised only on a broken install
     _re2 = None
 
-__all__ = ["FastPattern", "compile", "superset_pattern"]
+__all__ = ["FastPattern", "PatternSet", "compile", "superset_pattern"]
 
 _MAX_REPEAT_RE2 = 1000
 #: bounded repeats with more than this many repetitions are pre-scanned as unbounded ones
@@ -345,3 +345,46 @@ def compile(pattern: str | re.Pattern[str], flags: int = 0) -> FastPattern:  # n
     """Like :func:`re.compile`, returning a :class:`FastPattern`."""
     python = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
     return FastPattern(python)
+
+
+class PatternSet:
+    """Which of several patterns can match a text, from one RE2 pass over it.
+
+    ``candidates(text)`` returns the indices of the patterns worth running on ``text``: every
+    pattern whose superset matches somewhere in it, plus every pattern RE2 cannot pre-scan.
+    A pattern left out has no match in the text, so running only the candidates gives the
+    same matches as running them all.
+    """
+
+    __slots__ = ("patterns", "_set", "_always", "_members")
+
+    def __init__(self, patterns: list[FastPattern]) -> None:
+        self.patterns = list(patterns)
+        self._set = None
+        self._always: list[int] = []
+        self._members: list[int] = []
+        if _re2 is not None:
+            options = _re2_module.Options()
+            options.max_mem = 64 << 20
+            options.log_errors = False
+            options.never_capture = True
+            regex_set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
+            for i, pattern in enumerate(self.patterns):
+                if pattern.accelerated and regex_set.Add(pattern._source.encode("utf-8")) >= 0:
+                    self._members.append(i)
+                else:
+                    self._always.append(i)
+            if self._members and regex_set.Compile():
+                self._set = regex_set
+        if self._set is None:
+            self._always = list(range(len(self.patterns)))
+            self._members = []
+
+    def candidates(self, text: str) -> list[int]:
+        """Indices (ascending) of the patterns that may match ``text``."""
+        prepared = _prepare(text) if self._set is not None else None
+        if prepared is None:
+            return list(range(len(self.patterns)))
+        hits = self._set.Match(prepared.data) or []
+        found = [self._members[k] for k in hits]
+        return sorted(found + self._always) if self._always else sorted(found)

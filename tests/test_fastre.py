@@ -134,3 +134,19 @@ def test_anchored_calls_agree_with_python(source, text, pos):
         expected = getattr(python, method)(text, pos)
         got = getattr(fast, method)(text, pos)
         assert (got and (got.span(), got.groupdict())) == (expected and (expected.span(), expected.groupdict()))
+
+
+def test_pattern_set_keeps_every_pattern_that_matches():
+    """A rule left out by the one-pass pre-scan must have no match in the text."""
+    patterns = [p for path, p in PIPELINE_PATTERNS if path.startswith(("cdt_context", "cdt_service"))]
+    patterns.append(fastre.compile(r"(a)\1"))  # not pre-scannable: always a candidate
+    prescan = fastre.PatternSet(patterns)
+    texts = _corpus_texts(step=25)
+    texts += ["", "No swelling. Pt denies pain.", "CBCT ordered \u2022 see report", "caf\u00e9 aa"]
+    for text in texts:
+        keep = set(prescan.candidates(text))
+        assert len(patterns) - 1 in keep
+        for i, pattern in enumerate(patterns):
+            if pattern.python.search(text):
+                assert i in keep, (pattern.pattern[:80], text[:80])
+    assert len(prescan.candidates("zzzz")) < len(patterns) / 2  # and it does leave rules out

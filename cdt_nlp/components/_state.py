@@ -23,9 +23,14 @@ def _span_meta(span: Span) -> dict[str, Any]:
     return span.doc.user_data.get((META_KEY, span.label_, span.start_char, span.end_char), {})
 
 
-def set_meta(span: Span, **meta: Any) -> None:
-    """Attach metadata (trigger, section, status, ...) to an evidence span."""
-    key = (META_KEY, span.label_, span.start_char, span.end_char)
+#: ``span._.cdt`` without spaCy's extension machinery (the components read it in their inner loops)
+meta_of = _span_meta
+
+
+def set_meta(span: Span, _label: str | None = None, **meta: Any) -> None:
+    """Attach metadata (trigger, section, status, ...) to an evidence span (``_label``: its label,
+    when the caller has it at hand)."""
+    key = (META_KEY, span.label_ if _label is None else _label, span.start_char, span.end_char)
     span.doc.user_data.setdefault(key, {}).update(meta)
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
+from ._state import doc_text, meta_of, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
 from .items import SPAN_KEY as ITEM_KEY
 
 STATUS_BY_CATEGORY = {
@@ -51,6 +52,8 @@ class ContextResolver:
                     int(rule.get("max_tokens", self.max_tokens)),
                 )
             )
+        # one RE2 pass over a sentence says which rules can match in it at all
+        self._prescan = fastre.PatternSet([rule[3] for rule in self._rules])
 
     def applies(self, applies_to: frozenset[str], item: str, kind: str) -> bool:
         return item in applies_to or f"{item}:{kind}" in applies_to
@@ -61,7 +64,9 @@ class ContextResolver:
         text = span_text(sent)
         base = sent.start_char
         pseudo: list[tuple[int, int]] = []
-        for category, direction, applies_to, regex, max_tokens in self._rules:
+        rules = self._rules
+        for k in self._prescan.candidates(text):
+            category, direction, applies_to, regex, max_tokens = rules[k]
             for m in regex.finditer(text):
                 s, e = base + m.start(), base + m.end()
                 if category == "PSEUDO":
@@ -102,7 +107,7 @@ class ContextResolver:
     def __call__(self, doc: Doc) -> Doc:
         cache: dict[int, list] = {}
         for span in doc.spans.get(ITEM_KEY, []):
-            meta = span._.cdt
+            meta = meta_of(span)
             if meta.get("status") not in (None, "present"):
                 continue  # set by the section rules (empty header, placeholder)
             sent = sentence_at(doc, span.start)

@@ -41,6 +41,7 @@ _ITEM_FIELDS = {
     "impression_needs_conclusion",
 }
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
+_REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
@@ -103,7 +104,25 @@ class ItemDetector:
                 break
         return found
 
-    def _need_met(self, need: str, sent: Span, sent_text: str, section: Section | None, facts: Any) -> bool:
+    @staticmethod
+    def _found(pattern: Any, sent: Span, sent_text: str, memo: dict) -> bool:
+        """Whether ``pattern`` occurs in the sentence, remembered for the rest of the doc."""
+        key = (id(pattern), sent.start_char)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = pattern.search(sent_text) is not None
+        return hit
+
+    @staticmethod
+    def _whole_sentence(pattern: Any, sent: Span, sent_text: str, memo: dict) -> bool:
+        """Whether the whole sentence (trimmed) is ``pattern``, remembered for the rest of the doc."""
+        key = (id(pattern), "whole", sent.start_char)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = pattern.fullmatch(sent_text.strip(" .;:\n\t")) is not None
+        return hit
+
+    def _need_met(self, need: str, sent: Span, sent_text: str, section: Section | None, facts: Any, memo: dict) -> bool:
         for alt in need.split("|"):
             if alt == "history_section":
                 if section is not None and section.name in HISTORY_SECTIONS:
@@ -111,7 +130,7 @@ class ItemDetector:
             elif alt == "imaging":
                 if section is not None and section.name in IMAGING_SECTIONS:
                     return True
-                if self._sets["imaging"].search(sent_text):
+                if self._found(self._sets["imaging"], sent, sent_text, memo):
                     return True
             elif alt == "note_start":
                 # the opening lines of a note are where the complaint and history usually sit
@@ -125,34 +144,38 @@ class ItemDetector:
                 ):
                     return True
             elif alt == "referral":
-                if re.search(r"refer", sent_text, re.IGNORECASE):
+                if self._found(_REFERRAL, sent, sent_text, memo):
                     return True
-            elif self._sets[alt].search(sent_text):
+            elif self._found(self._sets[alt], sent, sent_text, memo):
                 return True
         return False
 
     def _cue_allowed(
-        self, cue: dict[str, Any], sent: Span, sent_text: str, section: Section | None, facts: Any
+        self, cue: dict[str, Any], sent: Span, sent_text: str, section: Section | None, facts: Any, memo: dict
     ) -> bool:
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
         for need in cue.get("needs", ()):
-            if not self._need_met(need, sent, sent_text, section, facts):
+            if not self._need_met(need, sent, sent_text, section, facts, memo):
                 return False
         in_report_section = section is not None and section.name in IMAGING_SECTIONS
+        found = self._found
         for name in cue.get("excludes", ()):
-            if not in_report_section and self._sets[name].search(sent_text):
+            if not in_report_section and found(self._sets[name], sent, sent_text, memo):
                 return False
+        filters = self._filters
         for name in cue.get("excludes_same_sentence", ()):
             if name == "follow_up_not_imaging":
-                if self._filters["follow_up_verbs"].search(sent_text) and not self._sets["imaging"].search(sent_text):
-                    return False
-            elif name == "capture_without_result":
-                if self._filters["capture_verbs"].search(sent_text) and not self._filters["result_verbs"].search(
-                    sent_text
+                if found(filters["follow_up_verbs"], sent, sent_text, memo) and not found(
+                    self._sets["imaging"], sent, sent_text, memo
                 ):
                     return False
-            elif self._filters[name].search(sent_text):
+            elif name == "capture_without_result":
+                if found(filters["capture_verbs"], sent, sent_text, memo) and not found(
+                    filters["result_verbs"], sent, sent_text, memo
+                ):
+                    return False
+            elif found(filters[name], sent, sent_text, memo):
                 return False
         return True
 
@@ -162,7 +185,7 @@ class ItemDetector:
             return
         seen.add((item, span.start, span.end))
         spans.append(span)
-        set_meta(span, **meta)
+        set_meta(span, **meta, _label=item)
 
     # -- main ------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -173,6 +196,7 @@ class ItemDetector:
         sents = sentences(doc)
         facts = doc._.cdt_facts
         headers = [(s.start, s.body_start) for s in sections]
+        memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
@@ -192,10 +216,11 @@ class ItemDetector:
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = span_text(sent)
-                    if not self._cue_allowed(cue, sent, sent_text, section, facts):
+                    if not self._cue_allowed(cue, sent, sent_text, section, facts, memo):
                         continue
                     meta: dict[str, Any] = {}
-                    if spec["placeholder"] is not None and spec["placeholder"].fullmatch(sent_text.strip(" .;:\n\t")):
+                    placeholder = spec["placeholder"]
+                    if placeholder is not None and self._whole_sentence(placeholder, sent, sent_text, memo):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._add(

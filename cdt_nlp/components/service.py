@@ -17,6 +17,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
 from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
 from .items import ItemDetector
@@ -147,6 +148,8 @@ class ServiceDetector:
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
         self._fov_context = compile_list(spec["fov_context"])
+        # one RE2 pass over the note says which mention patterns can match in it at all
+        self._prescan = fastre.PatternSet([regex for _, _, regex in self._groups])
 
     def _window(self, doc: Doc, start: int, end: int) -> str:
         """The text around a mention, inside its sentence."""
@@ -188,7 +191,9 @@ class ServiceDetector:
         sections = doc._.cdt_sections or []
         spans: list[Span] = []
         text = doc_text(doc)
-        for group, name, regex in self._groups:
+        groups = self._groups
+        for k in self._prescan.candidates(text):
+            group, name, regex = groups[k]
             for m in regex.finditer(text):
                 span = doc.char_span(m.start(), m.end(), label=f"{group}:{name}", alignment_mode="expand")
                 if span is None:
