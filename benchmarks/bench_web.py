@@ -2,8 +2,9 @@
 
 Starts `cdt-nlp serve` on a free port, then a separate client process sends the bundled
 example note (a typical ultrasound note, about 1 kB) with 1 client (the baseline) and with 8
-concurrent clients, each for a fixed time, and reports requests per second, median and p95
-latency, and the ratios against the single-client run.
+concurrent clients, each for a fixed time, against a server of 1 and of 2 worker processes
+(``--workers``), and reports requests per second, median and p95 latency, and the ratios
+against the single-client, single-worker run.
 
     python benchmarks/bench_web.py                 (or: make bench)
     python benchmarks/bench_web.py --seconds 5
@@ -68,31 +69,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
-    args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cdt_nlp", "serve", "--port", str(port)], stderr=subprocess.DEVNULL
+    parser.add_argument(
+        "--workers", default="1,2", help="server processes to try, comma-separated (cdt-nlp serve --workers)"
     )
-    try:
-        wait_up(port)
-        results = {}
-        for clients in (1, args.clients):
-            out = subprocess.run(
-                [sys.executable, "-c", CLIENT, str(port), str(clients), str(args.seconds), str(NOTE)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[clients] = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(10)
-    base = results[1]
-    print(f"{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p95 x 1 client':>16}")
-    for clients, r in results.items():
+    args = parser.parse_args()
+    results = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cdt_nlp", "serve", "--port", str(port), "--workers", str(workers)],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_up(port)
+            time.sleep(2 if workers > 1 else 0)  # let every worker finish loading the model
+            for clients in (1, args.clients):
+                out = subprocess.run(
+                    [sys.executable, "-c", CLIENT, str(port), str(clients), str(args.seconds), str(NOTE)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                results[f"{workers}x{clients}"] = json.loads(out.stdout.strip().splitlines()[-1])
+        finally:
+            server.terminate()
+            server.wait(30)
+    base = results[next(iter(results))]
+    print(
+        f"{'workers':>8}{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'p95 x 1 client, 1 worker':>27}"
+    )
+    for key, r in results.items():
+        workers, clients = key.split("x")
         print(
-            f"{clients:>8}{r['requests']:>10}{r['errors']:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}"
-            f"{r['p95_ms'] / base['p95_ms']:>16.2f}"
+            f"{workers:>8}{clients:>8}{r['requests']:>10}{r['errors']:>8}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}"
+            f"{r['p95_ms']:>9.1f}{r['p95_ms'] / base['p95_ms']:>27.2f}"
         )
     print(json.dumps(results))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -330,6 +331,13 @@ def audit(
             f"{summary.mismatches} code mismatches, {summary.claim_warnings} with claim warnings -> {output}",
             err=True,
         )
+        if summary.worker_peak_mb:
+            peaks = sorted(summary.worker_peak_mb.values())
+            click.echo(
+                f"Dask workers' peak memory: {peaks[-1]:.0f} MB at most, {peaks[0]:.0f} MB at least "
+                f"({len(peaks)} workers)",
+                err=True,
+            )
     if fail_under is not None and summary.below:
         sys.exit(1)
 
@@ -343,7 +351,14 @@ def audit(
     default=None,
     help="Require this token on every request (env CDT_NLP_TOKEN); needed for any non-loopback address.",
 )
-def serve(host: str, port: int, token: str | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes, each with its own copy of the model (more serve more billers at once).",
+)
+def serve(host: str, port: int, token: str | None, workers: int) -> None:
     """Start the local web page for billers (paste a note, see the score, evidence and fixes).
 
     Example: cdt-nlp serve   then open http://127.0.0.1:8000
@@ -362,7 +377,37 @@ def serve(host: str, port: int, token: str | None) -> None:
     from .web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    app = create_app(token=token)
     where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
+    if workers > 1:
+        # each worker process builds its app (and loads the model once) from the environment
+        if token:
+            os.environ["CDT_NLP_TOKEN"] = token
+        import socket
+
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config(
+            "cdt_nlp.web.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+        )
+        # the listening socket is made here, as TCP explicitly: asyncio only turns Nagle off
+        # (TCP_NODELAY) on connections of such a socket, and without it every response waits ~40 ms
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            fail(f"Cannot listen on {host}:{port}: {exc.strerror}.")
+        sock.set_inheritable(True)
+        click.echo(f"cdt-nlp is serving on {where} with {workers} workers  (Ctrl-C to stop)", err=True)
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    app = create_app(token=token)
     click.echo(f"cdt-nlp is serving on {where}  (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

@@ -89,6 +89,8 @@ def test_dask_partitioned_input_gives_one_output_partition_each(tmp_path, cluste
         assert pq.read_table(dst).to_pylist() == pq.read_table(tmp_path / "one.parquet").to_pylist()
     assert summary.rows == 24
     assert not list(out.glob("*.part"))
+    # each of the two workers reports its peak memory (a loaded pipeline is well over 50 MB)
+    assert len(summary.worker_peak_mb) == 2 and all(mb > 50 for mb in summary.worker_peak_mb.values())
 
 
 def test_dask_claim_rules_look_across_partitions(tmp_path, cluster):

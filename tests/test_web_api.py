@@ -191,6 +191,47 @@ def test_serve_refuses_a_public_address_without_a_token():
     assert res.exit_code == 2 and "--token" in res.output
 
 
+def test_serve_with_two_workers_answers_checks_and_requires_the_token(tmp_path):
+    """`cdt-nlp serve --workers 2` in a real process: both the page's API and the token rule work."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CDT_NLP_TOKEN": "s3cret"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cdt_nlp", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = json.dumps({"note": "IMPRESSION: deferred to OMFR.", "code": "D0370"})
+        deadline = time.time() + 90
+        status = None
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", "/api/check", body, {"content-type": "application/json", "x-cdt-token": "s3cret"})
+                res = conn.getresponse()
+                status, payload = res.status, json.loads(res.read())
+                break
+            except (ConnectionError, OSError):
+                time.sleep(0.5)
+        assert status == 200 and payload["items"]["interpretation"]["present"] is False
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/codes")
+        assert conn.getresponse().status == 401
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=50),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,14 @@ def audit_partition(path: str, part: int, target: str, options: AuditOptions, wa
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (run on each worker)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def audit_dask(
     input_path: str,
     output: str,
@@ -205,11 +214,12 @@ def audit_dask(
             for i in todo
         ]
         counts = dask.compute(*tasks)
+        peaks = client.run(_peak_rss_mb)  # each worker process's peak memory, for the summary
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    summary = AuditSummary(resumed_rows=0)
+    summary = AuditSummary(resumed_rows=0, worker_peak_mb=dict(peaks))
     for c in counts:
         summary.rows += c["rows"]
         summary.ok += c["ok"]

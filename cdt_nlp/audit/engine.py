@@ -76,6 +76,8 @@ class AuditSummary:
     claim_warnings: int = 0
     below: int = 0
     resumed_rows: int = 0
+    #: Dask engine only: each worker process's peak memory in MB, by worker address
+    worker_peak_mb: dict[str, float] = field(default_factory=dict)
 
     @property
     def mean_score(self) -> float | None:

@@ -254,3 +254,9 @@ def _version() -> str:
 
 def token_from_env() -> str | None:
     return os.environ.get("CDT_NLP_TOKEN") or None
+
+
+def app_from_env() -> FastAPI:
+    """The app for one of several server processes (``cdt-nlp serve --workers N``): the token
+    comes from ``CDT_NLP_TOKEN``, the model from the usual place (``CDT_NLP_MODEL``)."""
+    return create_app(token=token_from_env())
