@@ -162,7 +162,8 @@ def create_app(
                 result = await asyncio.to_thread(checker.check, body.note, info.code)
             except CdtError as exc:
                 return JSONResponse({"detail": exc.message}, status_code=400)
-        return result.to_dict()
+        # already plain JSON types: skip FastAPI's recursive re-encoding of the result
+        return JSONResponse(result.to_dict())
 
     @app.post(
         "/api/audit",
