@@ -17,6 +17,7 @@ sentence offsets and, after the context component, the status.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +96,15 @@ class ItemDetector:
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
-    def section_at(sections: list[Section], char: int) -> Section | None:
-        found = None
-        for s in sections:
-            if s.start <= char:
-                found = s if char < s.end else found
-            else:
-                break
-        return found
+    def section_at(sections: list[Section], char: int, starts: list[int] | None = None) -> Section | None:
+        """The section holding ``char`` (sections are sorted and disjoint); ``starts``: their
+        start offsets, when the caller looks up many positions."""
+        if starts is None:
+            starts = [s.start for s in sections]
+        k = bisect_right(starts, char) - 1
+        if k >= 0 and char < sections[k].end:
+            return sections[k]
+        return None
 
     @staticmethod
     def _found(pattern: Any, sent: Span, sent_text: str, memo: dict) -> bool:
@@ -195,24 +197,26 @@ class ItemDetector:
         seen: set = set()
         sents = sentences(doc)
         facts = doc._.cdt_facts
-        headers = [(s.start, s.body_start) for s in sections]
+        section_starts = [s.start for s in sections]
+        sentence_starts = [s.start_char for s in sents]
         memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
                     continue
-                self._section_evidence(doc, spans, seen, item, spec, section, sents)
+                self._section_evidence(doc, spans, seen, item, spec, section, sents, sentence_starts)
             for cue in spec["cues"]:
                 for m in cue["regex"].finditer(text):
                     if not m.group(0).strip():
                         continue
-                    if any(hs <= m.start() < he for hs, he in headers):
+                    k = bisect_right(section_starts, m.start()) - 1
+                    if k >= 0 and m.start() < sections[k].body_start:
                         continue  # the header itself: the section evidence speaks for it
                     token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                     if token is None:
                         continue
                     sent = sentence_at(doc, token.start)
-                    section = self.section_at(sections, m.start())
+                    section = self.section_at(sections, m.start(), section_starts)
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = span_text(sent)
@@ -241,10 +245,11 @@ class ItemDetector:
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
 
-    def _section_evidence(self, doc, spans, seen, item, spec, section, sents) -> None:
+    def _section_evidence(self, doc, spans, seen, item, spec, section, sents, sentence_starts) -> None:
         body = doc_text(doc)[section.body_start : section.end]
         first_sent_end = section.end
-        for sent in sents:
+        # only sentences starting at or after the header can qualify: start the walk there
+        for sent in sents[bisect_left(sentence_starts, section.start) :]:
             if sent.end_char > section.body_start and sent.start_char >= section.start:
                 if sent.end_char > section.body_start + len(body) - len(body.lstrip()):
                     first_sent_end = min(section.end, sent.end_char)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +140,17 @@ class SectionDetector:
                 start = m.start("h")
                 if start not in hits or hits[start][0] < m.end():
                     hits[start] = (m.end(), section, header)
-        # any other short "Label:" at a line start ends the previous section
+        # any other short "Label:" at a line start ends the previous section, unless it overlaps a
+        # named header (generic hits never overlap each other: finditer moves past each match)
+        named = sorted((st, e) for st, (e, _, _) in hits.items())
+        named_starts = [st for st, _ in named]
+        reach = list(accumulate((e for _, e in named), max))  # furthest end among headers so far
         for m in self._generic.finditer(text):
             start = m.start("h")
-            if not any(st <= start < e or start <= st < m.end() for st, (e, _, _) in hits.items()):
+            k = bisect.bisect_right(named_starts, start)
+            inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
+            covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
+            if not (inside or covers):
                 hits[start] = (m.end(), "other", m.group("h"))
         # drop hits nested inside another header
         ordered = sorted(hits.items())

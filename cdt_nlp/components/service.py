@@ -189,6 +189,7 @@ class ServiceDetector:
     def __call__(self, doc: Doc) -> Doc:
         facts = ServiceFacts()
         sections = doc._.cdt_sections or []
+        section_starts = [s.start for s in sections]
         spans: list[Span] = []
         text = doc_text(doc)
         groups = self._groups
@@ -198,7 +199,7 @@ class ServiceDetector:
                 span = doc.char_span(m.start(), m.end(), label=f"{group}:{name}", alignment_mode="expand")
                 if span is None:
                     continue
-                section = ItemDetector.section_at(sections, m.start())
+                section = ItemDetector.section_at(sections, m.start(), section_starts)
                 section_name = section.name if section else None
                 status = "present"
                 if group in ("modalities", "postprocessing"):
