@@ -342,6 +342,37 @@ def audit(
         sys.exit(1)
 
 
+def _serve_processes(host: str, port: int, token: str | None, workers: int) -> None:
+    """Run ``workers`` server processes on one listening socket (uvicorn's supervisor)."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if token:  # each worker process builds its app (and loads the model once) from the environment
+        os.environ["CDT_NLP_TOKEN"] = token
+    config = uvicorn.Config(
+        "cdt_nlp.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
+    # the listening socket is made here, as TCP explicitly: asyncio only turns Nagle off
+    # (TCP_NODELAY) on connections of such a socket, and without it every response waits ~40 ms
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"Cannot listen on {host}:{port}: {exc.strerror}.")
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
@@ -379,34 +410,8 @@ def serve(host: str, port: int, token: str | None, workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     where = f"http://{host}:{port}/" + ("?token=<your token>" if token else "")
     if workers > 1:
-        # each worker process builds its app (and loads the model once) from the environment
-        if token:
-            os.environ["CDT_NLP_TOKEN"] = token
-        import socket
-
-        from uvicorn.supervisors import Multiprocess
-
-        config = uvicorn.Config(
-            "cdt_nlp.web.app:app_from_env",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            access_log=False,
-            log_level="warning",
-        )
-        # the listening socket is made here, as TCP explicitly: asyncio only turns Nagle off
-        # (TCP_NODELAY) on connections of such a socket, and without it every response waits ~40 ms
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            fail(f"Cannot listen on {host}:{port}: {exc.strerror}.")
-        sock.set_inheritable(True)
         click.echo(f"cdt-nlp is serving on {where} with {workers} workers  (Ctrl-C to stop)", err=True)
-        Multiprocess(config, sockets=[sock]).run()
+        _serve_processes(host, port, token, workers)
         return
     app = create_app(token=token)
     click.echo(f"cdt-nlp is serving on {where}  (Ctrl-C to stop)", err=True)

@@ -31,6 +31,20 @@ try:  # google-re2 is a dependency; the fallback keeps the package importable wi
     from re2 import _re2
 except ImportError:  # pragma: no cover - exercised only on a broken install
     _re2 = None
+else:
+    _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+    _ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
+    _ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
+
+
+def _re2_options():
+    """RE2 settings for the pre-scan: spans only (no groups), quiet, room for big alternations."""
+    options = _re2_module.Options()
+    options.max_mem = 64 << 20
+    options.log_errors = False
+    options.never_capture = True
+    return options
+
 
 __all__ = ["FastPattern", "PatternSet", "compile", "superset_pattern"]
 
@@ -226,8 +240,8 @@ class _Prepared:
         return byte - self._extra[bisect_left(self._bytes, byte)]
 
 
+#: the last few texts prepared (a note and its sentences are scanned by many patterns in a row)
 _CACHE: list[_Prepared | None] = [None, None, None, None]
-_UNSAFE = object()
 
 
 def _prepare(text: str) -> _Prepared | None:
@@ -264,11 +278,7 @@ class FastPattern:
         self._re2 = None
         self._source = superset_pattern(python) if (use_re2 and _re2 is not None) else None
         if self._source is not None:
-            options = _re2_module.Options()
-            options.max_mem = 64 << 20
-            options.log_errors = False
-            options.never_capture = True
-            compiled = _re2.RE2(self._source.encode("utf-8"), options)
+            compiled = _re2.RE2(self._source.encode("utf-8"), _re2_options())
             self._re2 = compiled if compiled.ok() else None
 
     def __repr__(self) -> str:
@@ -292,10 +302,9 @@ class FastPattern:
         data, end = prepared.data, len(prepared.data)
         find = self._re2.Match
         anchored = self.python.match
-        unanchored = _re2.RE2.Anchor.UNANCHORED
         n = len(text)
         while pos <= n:
-            spans = find(unanchored, data, prepared.to_byte(pos), end)
+            spans = find(_UNANCHORED, data, prepared.to_byte(pos), end)
             start = spans[0][0]
             if start < 0:
                 return
@@ -323,7 +332,7 @@ class FastPattern:
 
     def _excluded(self, text: str, pos: int, anchor) -> bool:
         """True when RE2 shows the superset cannot match anchored at ``pos`` (so neither can Python)."""
-        if self._re2 is None or not 0 <= pos <= len(text):
+        if not 0 <= pos <= len(text):
             return False
         prepared = _prepare(text)
         if prepared is None:
@@ -331,12 +340,12 @@ class FastPattern:
         return self._re2.Match(anchor, prepared.data, prepared.to_byte(pos), len(prepared.data))[0][0] < 0
 
     def match(self, text: str, pos: int = 0):
-        if self._excluded(text, pos, _re2 and _re2.RE2.Anchor.ANCHOR_START):
+        if self._re2 is not None and self._excluded(text, pos, _ANCHOR_START):
             return None
         return self.python.match(text, pos)
 
     def fullmatch(self, text: str, pos: int = 0):
-        if self._excluded(text, pos, _re2 and _re2.RE2.Anchor.ANCHOR_BOTH):
+        if self._re2 is not None and self._excluded(text, pos, _ANCHOR_BOTH):
             return None
         return self.python.fullmatch(text, pos)
 
@@ -364,11 +373,7 @@ class PatternSet:
         self._always: list[int] = []
         self._members: list[int] = []
         if _re2 is not None:
-            options = _re2_module.Options()
-            options.max_mem = 64 << 20
-            options.log_errors = False
-            options.never_capture = True
-            regex_set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
+            regex_set = _re2.Set(_UNANCHORED, _re2_options())
             for i, pattern in enumerate(self.patterns):
                 if pattern.accelerated and regex_set.Add(pattern._source.encode("utf-8")) >= 0:
                     self._members.append(i)

@@ -228,30 +228,21 @@ class AuditReport:
             out.append("<p>No checked notes.</p>")
         out.append('<h2 id="mismatches">Suggested-code mismatches</h2>')
         if self.pairs:
-            out.append('<table><tr><th>Billed code</th><th>Note supports</th><th class="num">Notes</th></tr>')
-            for (code, sug), n in sorted(self.pairs.items(), key=lambda kv: (-kv[1], kv[0])):
-                out.append(f'<tr><td>{e(code)}</td><td>{e(sug)}</td><td class="num">{n}</td></tr>')
-            out.append("</table>")
-            out.append('<table><tr><th>Id</th><th>Billed</th><th>Suggested</th><th class="num">Probability</th></tr>')
-            for rid, code, sug, p in self.mismatch_list:
-                prob = "–" if p is None else f"{100 * p:.0f}%"
-                out.append(f'<tr><td>{e(rid)}</td><td>{e(code)}</td><td>{e(sug)}</td><td class="num">{prob}</td></tr>')
-            out.append("</table>")
+            pairs = sorted(self.pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+            out.append(_table(["Billed code", "Note supports", "#Notes"], [(c, s, n) for (c, s), n in pairs]))
+            out.append(
+                _table(
+                    ["Id", "Billed", "Suggested", "#Probability"],
+                    [(rid, c, s, "–" if p is None else f"{100 * p:.0f}%") for rid, c, s, p in self.mismatch_list],
+                )
+            )
             out.append(self._more(self.mismatches, len(self.mismatch_list)))
         else:
             out.append("<p>No code mismatches.</p>")
         out.append('<h2 id="claims">Claim warnings</h2>')
         if self.claim_rules:
-            out.append('<table><tr><th>Rule</th><th class="num">Warnings</th></tr>')
-            for rule, n in self.claim_rules.most_common():
-                out.append(f'<tr><td>{e(rule)}</td><td class="num">{n}</td></tr>')
-            out.append("</table>")
-            out.append(
-                "<table><tr><th>Id</th><th>Patient</th><th>Date</th><th>Provider</th><th>Rule</th><th>Warning</th></tr>"
-            )
-            for rec in self.claim_list:
-                out.append("<tr>" + "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in rec) + "</tr>")
-            out.append("</table>")
+            out.append(_table(["Rule", "#Warnings"], self.claim_rules.most_common()))
+            out.append(_table(["Id", "Patient", "Date", "Provider", "Rule", "Warning"], self.claim_list))
             out.append(self._more(sum(self.claim_rules.values()), len(self.claim_list)))
         else:
             out.append("<p>No claim warnings.</p>")
@@ -276,14 +267,8 @@ class AuditReport:
             out.append("<p>No checked notes.</p>")
         out.append('<h2 id="errors">Errors</h2>')
         if self.errors:
-            out.append('<table><tr><th>Error</th><th class="num">Rows</th></tr>')
-            for kind, n in self.error_kinds.most_common():
-                out.append(f'<tr><td>{e(kind)}</td><td class="num">{n}</td></tr>')
-            out.append("</table>")
-            out.append('<table><tr><th class="num">Row</th><th>Id</th><th>Message</th></tr>')
-            for row, rid, msg in self.error_list:
-                out.append(f'<tr><td class="num">{row}</td><td>{e(str(rid))}</td><td>{e(msg)}</td></tr>')
-            out.append("</table>")
+            out.append(_table(["Error", "#Rows"], self.error_kinds.most_common()))
+            out.append(_table(["#Row", "Id", "Message"], self.error_list))
             out.append(self._more(self.errors, len(self.error_list)))
         else:
             out.append("<p>No errors: every note was checked.</p>")
@@ -310,3 +295,16 @@ class AuditReport:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _table(columns: list[str], rows) -> str:
+    """An HTML table of escaped cells (``None`` shows empty); a column named ``"#Label"`` is
+    numeric: labelled "Label" and right-aligned."""
+    opens = ['<td class="num">' if c.startswith("#") else "<td>" for c in columns]
+    head = "".join(f"<th{o[3:-1]}>{escape(c.lstrip('#'))}</th>" for o, c in zip(opens, columns, strict=True))
+    out = [f"<table><tr>{head}</tr>"]
+    for row in rows:
+        cells = "".join(f"{o}{escape('' if v is None else str(v))}</td>" for o, v in zip(opens, row, strict=True))
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return "".join(out)

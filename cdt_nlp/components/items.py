@@ -107,21 +107,14 @@ class ItemDetector:
         return None
 
     @staticmethod
-    def _found(pattern: Any, sent: Span, sent_text: str, memo: dict) -> bool:
-        """Whether ``pattern`` occurs in the sentence, remembered for the rest of the doc."""
-        key = (id(pattern), sent.start_char)
+    def _found(pattern: Any, sent: Span, sent_text: str, memo: dict, whole: bool = False) -> bool:
+        """Whether ``pattern`` occurs in the sentence (``whole``: is the whole trimmed sentence),
+        remembered for the rest of the doc: many cues test the same sentence."""
+        key = (id(pattern), whole, sent.start_char)
         hit = memo.get(key)
         if hit is None:
-            hit = memo[key] = pattern.search(sent_text) is not None
-        return hit
-
-    @staticmethod
-    def _whole_sentence(pattern: Any, sent: Span, sent_text: str, memo: dict) -> bool:
-        """Whether the whole sentence (trimmed) is ``pattern``, remembered for the rest of the doc."""
-        key = (id(pattern), "whole", sent.start_char)
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo[key] = pattern.fullmatch(sent_text.strip(" .;:\n\t")) is not None
+            found = pattern.fullmatch(sent_text.strip(" .;:\n\t")) if whole else pattern.search(sent_text)
+            hit = memo[key] = found is not None
         return hit
 
     def _need_met(self, need: str, sent: Span, sent_text: str, section: Section | None, facts: Any, memo: dict) -> bool:
@@ -224,7 +217,7 @@ class ItemDetector:
                         continue
                     meta: dict[str, Any] = {}
                     placeholder = spec["placeholder"]
-                    if placeholder is not None and self._whole_sentence(placeholder, sent, sent_text, memo):
+                    if placeholder is not None and self._found(placeholder, sent, sent_text, memo, whole=True):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._add(
