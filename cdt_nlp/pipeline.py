@@ -5,6 +5,7 @@ from __future__ import annotations
 import spacy
 from spacy.language import Language
 
+from . import tokenizer  # noqa: F401  (registers cdt_nlp.Tokenizer.v1)
 from .components import context, items, sections, service  # noqa: F401  (registers factories)
 
 #: (pipe name, factory) in pipeline order: sections first, context last
@@ -15,10 +16,12 @@ PIPES = (
     ("cdt_context", "cdt_nlp_context"),
 )
 PIPE_NAMES = tuple(name for name, _ in PIPES)
+#: spaCy's English tokenizer that keeps the note text (see :mod:`cdt_nlp.tokenizer`)
+TOKENIZER = {"@tokenizers": "cdt_nlp.Tokenizer.v1"}
 
 
 def load() -> Language:
-    """Return the checker's pipeline: sections, service facts, items, context.
+    """Return the checker's pipeline: tokenizer, sections, service facts, items, context.
 
     Examples
     --------
@@ -28,7 +31,7 @@ def load() -> Language:
     >>> [s.label_ for s in doc.spans["cdt_items"]]
     ['interpretation']
     """
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": TOKENIZER}})
     for name, factory in PIPES:
         nlp.add_pipe(factory, name=name)
     return nlp
