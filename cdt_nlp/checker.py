@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +227,7 @@ class Checker:
             from .suggester import NONE_LABEL
 
             ranked = self.suggester.suggest(doc_text(doc), doc_features(doc, items))
-            suggestions = [s.to_dict() for s in ranked if s.code != NONE_LABEL][:MAX_SUGGESTIONS]
+            suggestions = [s.to_dict() for s in islice((s for s in ranked if s.code != NONE_LABEL), MAX_SUGGESTIONS)]
             mismatch = self.suggester.is_mismatch(info.code, ranked)
             if mismatch:
                 top = ranked[0]

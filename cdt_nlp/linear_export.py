@@ -11,6 +11,7 @@ suggester's start-up time. ``tests/test_suggester.py`` checks both give the same
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -72,31 +73,35 @@ class LinearScorer:
             for i in range(int(data["n_folds"]))
         ]
         n_text = len(self.idf)
-        # per fold, coefficients laid out for a sparse row: (text terms x classes), (facts x classes)
-        self._fold_arrays = [
-            (
-                np.ascontiguousarray(coef[:, :n_text].T),
-                np.ascontiguousarray(coef[:, n_text:].T),
-                intercept,
-                columns,
-                a,
-                b,
-            )
-            for coef, intercept, columns, a, b in self.folds
-        ]
+        # every fold's classes side by side, so one sparse gather and one sigmoid score them all:
+        # text terms x (fold, class), facts x (fold, class), and per (fold, class) the intercept
+        # and calibration; ``_scatter`` says which (fold, class) each column is
+        scatter: list[np.ndarray] = []
+        text_coef, fact_coef, intercepts, a_all, b_all = [], [], [], [], []
+        for coef, intercept, columns, a, b in self.folds:
+            k = coef.shape[0]
+            text_coef.append(coef[:, :n_text].T)
+            fact_coef.append(coef[:, n_text:].T)
+            intercepts.append(intercept[:k])
+            a_all.append(a[:k])
+            b_all.append(b[:k])
+            scatter.append(columns[:k] + len(scatter) * len(self.classes_))
+        self._text_coef = np.ascontiguousarray(np.hstack(text_coef))
+        self._fact_coef = np.ascontiguousarray(np.hstack(fact_coef))
+        self._intercept = np.concatenate(intercepts)
+        self._a = np.concatenate(a_all)
+        self._b = np.concatenate(b_all)
+        self._scatter = np.concatenate(scatter)
 
     def _tfidf(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The note's l2-normalised tf-idf row as (column indices, values): most columns are 0."""
         tokens = self.token_re.findall(text.lower())
-        counts: dict[int, int] = {}
         lo, hi = self.ngram_range
-        index = self.index
+        grams: list[str] = []
         for n in range(lo, hi + 1):
-            grams = tokens if n == 1 else [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-            for gram in grams:
-                j = index.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
+            grams.extend(tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)))))
+        counts = Counter(map(self.index.get, grams))
+        counts.pop(None, None)  # terms outside the vocabulary
         columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
         values = np.fromiter(counts.values(), dtype=float, count=len(counts))
         if self.sublinear:
@@ -108,19 +113,18 @@ class LinearScorer:
     def predict_proba(self, table: np.ndarray) -> np.ndarray:
         """Same input as the sklearn pipeline: column 0 text, then the feature columns."""
         texts = table[:, 0]
+        n_classes = len(self.classes_)
         facts = (table[:, 1:].astype(float) - self.mean) / self.scale
-        rows = [self._tfidf(str(t)) for t in texts]
-        total = np.zeros((len(texts), len(self.classes_)))
-        for text_coef, fact_coef, intercept, columns, a, b in self._fold_arrays:
-            # sparse text part (rows of the transposed coefficients) plus the dense fact columns
-            text_scores = np.vstack([vals @ text_coef[cols] for cols, vals in rows]) if rows else 0.0
-            scores = text_scores + facts @ fact_coef + intercept
-            k = scores.shape[1]
-            proba = np.zeros_like(total)
-            proba[:, columns[:k]] = 1.0 / (1.0 + np.exp(a[:k] * scores + b[:k]))
-            denominator = proba.sum(axis=1, keepdims=True)
-            uniform = denominator[:, 0] == 0
-            proba = np.divide(proba, denominator, out=np.zeros_like(proba), where=denominator != 0)
-            proba[uniform] = 1.0 / len(self.classes_)
-            total += proba
-        return total / len(self.folds)
+        scores = facts @ self._fact_coef + self._intercept
+        for r, text in enumerate(texts):
+            columns, values = self._tfidf(str(text))
+            scores[r] += values @ self._text_coef[columns]
+        calibrated = 1.0 / (1.0 + np.exp(self._a * scores + self._b))
+        # each fold's probabilities over all classes, normalised per fold (uniform when all 0)
+        proba = np.zeros((len(texts), len(self.folds) * n_classes))
+        proba[:, self._scatter] = calibrated
+        proba = proba.reshape(len(texts), len(self.folds), n_classes)
+        denominator = proba.sum(axis=2, keepdims=True)
+        safe = np.where(denominator > 0, denominator, 1.0)
+        proba = np.where(denominator > 0, proba / safe, 1.0 / n_classes)
+        return proba.mean(axis=1)

@@ -104,9 +104,10 @@ class CodeSuggester:
         return self.pipeline.predict_proba(feature_frame(texts, features))
 
     def rank(self, proba: np.ndarray) -> list[Suggestion]:
-        order = np.argsort(-proba, kind="stable")
-        classes = self.classes
-        return [Suggestion(classes[i], float(proba[i])) for i in order.tolist()]
+        order = np.argsort(-proba, kind="stable").tolist()
+        classes = self.pipeline.classes_
+        values = proba.tolist()
+        return [Suggestion(str(classes[i]), values[i]) for i in order]
 
     def suggest(self, text: str, features: dict[str, float]) -> list[Suggestion]:
         """All classes for one note, most probable first."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Span
 
 META_KEY = "cdt_nlp"
@@ -75,6 +76,62 @@ def sentence_at(doc: Doc, i: int) -> Span:
     k = bisect_right(starts, i) - 1
     end = starts[k + 1] if k + 1 < len(starts) else len(doc)
     return doc[starts[k] : end]
+
+
+TOKENS_KEY = (META_KEY, "token_offsets")
+BOUNDS_KEY = (META_KEY, "sentence_bounds")
+
+
+def token_offsets(doc: Doc) -> tuple[list[int], list[int], list[int]]:
+    """Per token: start character, end of its text, end of its trailing whitespace (read once
+    per doc). Tokens tile the text, so the token holding a character is found by bisection."""
+    cached = doc.user_data.get(TOKENS_KEY)
+    if cached is None or len(cached[0]) != len(doc):
+        if len(doc):
+            starts, lengths, spaces = doc.to_array([IDX, LENGTH, SPACY]).T.tolist()
+        else:
+            starts, lengths, spaces = [], [], []
+        text_ends = [s + n for s, n in zip(starts, lengths, strict=True)]
+        cached = (starts, text_ends, [e + w for e, w in zip(text_ends, spaces, strict=True)])
+        doc.user_data[TOKENS_KEY] = cached
+    return cached
+
+
+def char_span(doc: Doc, start: int, end: int, label: str | int = 0) -> Span | None:
+    """``doc.char_span(start, end, label=label, alignment_mode="expand")`` from the cached
+    offsets (spaCy's builds Token objects for each boundary test)."""
+    first = token_at_char(doc, start)
+    starts, _, ws_ends = token_offsets(doc)
+    last = bisect_right(starts, end - 1) - 1
+    if first is None or last < 0 or end - 1 >= ws_ends[last]:
+        return None
+    return Span(doc, first, last + 1, label=label)
+
+
+def token_at_char(doc: Doc, char: int) -> int | None:
+    """The first token of an expanded char span starting at ``char``: the token holding it, or
+    the next one when ``char`` is its trailing whitespace; None outside the text."""
+    starts, text_ends, ws_ends = token_offsets(doc)
+    k = bisect_right(starts, char) - 1
+    if k < 0 or char >= ws_ends[k]:
+        return None
+    return k + 1 if char == text_ends[k] else k
+
+
+def sentence_bounds(doc: Doc) -> tuple[list[int], list[tuple[int, int]]]:
+    """The sentences' first tokens and their (start char, end char), as spaCy's sentence spans
+    would give them, without building the spans."""
+    if not len(doc):
+        return [], []
+    sentence_at(doc, 0)  # makes sure the start index is there and current
+    token_starts = doc.user_data[SENTS_KEY]
+    cached = doc.user_data.get(BOUNDS_KEY)
+    if cached is None or cached[0] is not token_starts:
+        starts, text_ends, _ = token_offsets(doc)
+        ends = [*token_starts[1:], len(doc)]
+        bounds = [(starts[s], text_ends[e - 1]) for s, e in zip(token_starts, ends, strict=True)]
+        cached = doc.user_data[BOUNDS_KEY] = (token_starts, bounds)
+    return cached
 
 
 def sentences(doc: Doc) -> list[Span]:

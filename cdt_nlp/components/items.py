@@ -26,7 +26,7 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, sentences, set_meta, span_text
+from ._state import char_span, doc_text, rules_from_disk, rules_to_disk, sentence_bounds, set_meta, token_at_char
 from .sections import Section
 
 SPAN_KEY = "cdt_items"
@@ -107,17 +107,18 @@ class ItemDetector:
         return None
 
     @staticmethod
-    def _found(pattern: Any, sent: Span, sent_text: str, memo: dict, whole: bool = False) -> bool:
-        """Whether ``pattern`` occurs in the sentence (``whole``: is the whole trimmed sentence),
-        remembered for the rest of the doc: many cues test the same sentence."""
-        key = (id(pattern), whole, sent.start_char)
+    def _found(pattern: Any, sent: int, sent_text: str, memo: dict, whole: bool = False) -> bool:
+        """Whether ``pattern`` occurs in the sentence starting at character ``sent`` (``whole``:
+        is the whole trimmed sentence), remembered for the rest of the doc: many cues test the
+        same sentence."""
+        key = (id(pattern), whole, sent)
         hit = memo.get(key)
         if hit is None:
             found = pattern.fullmatch(sent_text.strip(" .;:\n\t")) if whole else pattern.search(sent_text)
             hit = memo[key] = found is not None
         return hit
 
-    def _need_met(self, need: str, sent: Span, sent_text: str, section: Section | None, facts: Any, memo: dict) -> bool:
+    def _need_met(self, need: str, sent: int, sent_text: str, section: Section | None, facts: Any, memo: dict) -> bool:
         for alt in need.split("|"):
             if alt == "history_section":
                 if section is not None and section.name in HISTORY_SECTIONS:
@@ -129,7 +130,7 @@ class ItemDetector:
                     return True
             elif alt == "note_start":
                 # the opening lines of a note are where the complaint and history usually sit
-                if sent.start_char < NOTE_START_CHARS:
+                if sent < NOTE_START_CHARS:
                     return True
             elif alt == "imaging_note":
                 if (
@@ -146,7 +147,7 @@ class ItemDetector:
         return False
 
     def _cue_allowed(
-        self, cue: dict[str, Any], sent: Span, sent_text: str, section: Section | None, facts: Any, memo: dict
+        self, cue: dict[str, Any], sent: int, sent_text: str, section: Section | None, facts: Any, memo: dict
     ) -> bool:
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
@@ -175,7 +176,7 @@ class ItemDetector:
         return True
 
     def _add(self, doc: Doc, spans: list[Span], seen: set, item: str, start: int, end: int, **meta: Any) -> None:
-        span = doc.char_span(start, end, label=item, alignment_mode="expand")
+        span = char_span(doc, start, end, label=item)
         if span is None or (item, span.start, span.end) in seen:
             return
         seen.add((item, span.start, span.end))
@@ -188,10 +189,10 @@ class ItemDetector:
         sections: list[Section] = doc._.cdt_sections or []
         spans: list[Span] = []
         seen: set = set()
-        sents = sentences(doc)
+        sent_tokens, sents = sentence_bounds(doc)  # first tokens, (start char, end char)
         facts = doc._.cdt_facts
         section_starts = [s.start for s in sections]
-        sentence_starts = [s.start_char for s in sents]
+        sentence_starts = [start for start, _ in sents]
         memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
         for item, spec in self._items.items():
             for section in sections:
@@ -205,19 +206,19 @@ class ItemDetector:
                     k = bisect_right(section_starts, m.start()) - 1
                     if k >= 0 and m.start() < sections[k].body_start:
                         continue  # the header itself: the section evidence speaks for it
-                    token = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                    token = token_at_char(doc, m.start())
                     if token is None:
                         continue
-                    sent = sentence_at(doc, token.start)
+                    sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
                     section = self.section_at(sections, m.start(), section_starts)
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
-                    sent_text = span_text(sent)
-                    if not self._cue_allowed(cue, sent, sent_text, section, facts, memo):
+                    sent_text = text[sent_start:sent_end]
+                    if not self._cue_allowed(cue, sent_start, sent_text, section, facts, memo):
                         continue
                     meta: dict[str, Any] = {}
                     placeholder = spec["placeholder"]
-                    if placeholder is not None and self._found(placeholder, sent, sent_text, memo, whole=True):
+                    if placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._add(
@@ -231,7 +232,7 @@ class ItemDetector:
                         kind=cue.get("kind", "content"),
                         affirms=cue.get("affirms", True),
                         section=section.name if section else None,
-                        sentence=(sent.start_char, sent.end_char),
+                        sentence=(sent_start, sent_end),
                         source="cue",
                         **meta,
                     )
@@ -242,10 +243,10 @@ class ItemDetector:
         body = doc_text(doc)[section.body_start : section.end]
         first_sent_end = section.end
         # only sentences starting at or after the header can qualify: start the walk there
-        for sent in sents[bisect_left(sentence_starts, section.start) :]:
-            if sent.end_char > section.body_start and sent.start_char >= section.start:
-                if sent.end_char > section.body_start + len(body) - len(body.lstrip()):
-                    first_sent_end = min(section.end, sent.end_char)
+        for sent_start, sent_end in sents[bisect_left(sentence_starts, section.start) :]:
+            if sent_end > section.body_start and sent_start >= section.start:
+                if sent_end > section.body_start + len(body) - len(body.lstrip()):
+                    first_sent_end = min(section.end, sent_end)
                     break
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
