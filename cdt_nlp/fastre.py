@@ -52,6 +52,8 @@ _MAX_REPEAT_RE2 = 1000
 #: bounded repeats with more than this many repetitions are pre-scanned as unbounded ones
 _BOUNDED_REPEAT = 3
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: ASCII texts up to this length are encoded for each scan instead of going through the cache
+_SHORT = 4096
 
 
 class _Unsupported(Exception):
@@ -295,6 +297,25 @@ class FastPattern:
     def _candidates(self, text: str, pos: int):
         """Python matches from ``pos`` on, found by trying only where the superset matches."""
         pos = min(max(pos, 0), len(text))  # as re does with an out-of-range pos
+        if self._re2 is not None and len(text) <= _SHORT and text.isascii():
+            # the common case, kept lean: bytes and characters have the same offsets
+            data, n = text.encode("ascii"), len(text)
+            find = self._re2.Match
+            anchored = self.python.match
+            while pos <= n:
+                start = find(_UNANCHORED, data, pos, n)[0][0]
+                if start < 0:
+                    return
+                m = anchored(text, start)
+                if m is None:
+                    pos = start + 1
+                    continue
+                if m.end() == start:
+                    yield from self.python.finditer(text, start)
+                    return
+                yield m
+                pos = m.end()
+            return
         prepared = _prepare(text) if self._re2 is not None else None
         if prepared is None:
             yield from self.python.finditer(text, pos)
@@ -323,6 +344,20 @@ class FastPattern:
         return self._candidates(text, pos)
 
     def search(self, text: str, pos: int = 0):
+        if self._re2 is not None and len(text) <= _SHORT and text.isascii():
+            # the lean path of _candidates, without a generator (a sentence is searched often)
+            pos = min(max(pos, 0), len(text))
+            data, n = text.encode("ascii"), len(text)
+            find = self._re2.Match
+            while pos <= n:
+                start = find(_UNANCHORED, data, pos, n)[0][0]
+                if start < 0:
+                    return None
+                m = self.python.match(text, start)
+                if m is not None:
+                    return m if m.end() != start else self.python.search(text, start)
+                pos = start + 1
+            return None
         return next(self._candidates(text, pos), None)
 
     def findall(self, text: str, pos: int = 0) -> list:

@@ -99,7 +99,7 @@ class LinearScorer:
         lo, hi = self.ngram_range
         grams: list[str] = []
         for n in range(lo, hi + 1):
-            grams.extend(tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)))))
+            grams.extend(tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)))
         counts = Counter(map(self.index.get, grams))
         counts.pop(None, None)  # terms outside the vocabulary
         columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))

@@ -100,12 +100,8 @@ def token_offsets(doc: Doc) -> tuple[list[int], list[int], list[int]]:
 def char_span(doc: Doc, start: int, end: int, label: str | int = 0) -> Span | None:
     """``doc.char_span(start, end, label=label, alignment_mode="expand")`` from the cached
     offsets (spaCy's builds Token objects for each boundary test)."""
-    first = token_at_char(doc, start)
-    starts, _, ws_ends = token_offsets(doc)
-    last = bisect_right(starts, end - 1) - 1
-    if first is None or last < 0 or end - 1 >= ws_ends[last]:
-        return None
-    return Span(doc, first, last + 1, label=label)
+    tokens = token_range(doc, start, end)
+    return None if tokens is None else Span(doc, *tokens, label=label)
 
 
 def token_at_char(doc: Doc, char: int) -> int | None:
@@ -132,6 +128,31 @@ def sentence_bounds(doc: Doc) -> tuple[list[int], list[tuple[int, int]]]:
         bounds = [(starts[s], text_ends[e - 1]) for s, e in zip(token_starts, ends, strict=True)]
         cached = doc.user_data[BOUNDS_KEY] = (token_starts, bounds)
     return cached
+
+
+def token_range(doc: Doc, start: int, end: int) -> tuple[int, int] | None:
+    """``(span.start, span.end)`` of ``char_span(doc, start, end)``, without the span."""
+    first = token_at_char(doc, start)
+    starts, _, ws_ends = token_offsets(doc)
+    last = bisect_right(starts, end - 1) - 1
+    if first is None or last < 0 or end - 1 >= ws_ends[last]:
+        return None
+    return first, last + 1
+
+
+def sentence_tokens(doc: Doc, i: int) -> tuple[int, int]:
+    """``(sent.start, sent.end)`` of the sentence holding token ``i``, without the span."""
+    token_starts, _ = sentence_bounds(doc)
+    k = bisect_right(token_starts, i) - 1
+    return token_starts[k], token_starts[k + 1] if k + 1 < len(token_starts) else len(doc)
+
+
+def tokens_text(doc: Doc, lo: int, hi: int) -> str:
+    """``span_text(doc[lo:hi])`` for ``0 <= lo``, ``hi <= len(doc)``, from the cached offsets."""
+    if lo >= hi:
+        return ""
+    starts, text_ends, _ = token_offsets(doc)
+    return doc_text(doc)[starts[lo] : text_ends[hi - 1]]
 
 
 def sentences(doc: Doc) -> list[Span]:

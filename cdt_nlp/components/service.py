@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_tokens, set_meta, token_range, tokens_text
 from .items import ItemDetector
 
 SPAN_KEY = "cdt_facts"
@@ -151,33 +151,26 @@ class ServiceDetector:
         # one RE2 pass over the note says which mention patterns can match in it at all
         self._prescan = fastre.PatternSet([regex for _, _, regex in self._groups])
 
-    def _window(self, doc: Doc, start: int, end: int) -> str:
-        """The text around a mention, inside its sentence."""
-        span = doc.char_span(start, end, alignment_mode="expand")
-        sent = sentence_at(doc, span.start)
-        lo = max(sent.start, span.start - self.order_window)
-        hi = min(sent.end, span.end + 4)
-        return span_text(doc[lo:hi])
-
     @staticmethod
-    def _fov_window(doc: Doc, span: Span, name: str) -> str:
-        """Where a field-of-view mention needs its imaging context: its sentence, and for a qualifier
-        the sentence before too ("CBCT of the maxilla taken. Lower jaw not included.")."""
-        sent = sentence_at(doc, span.start)
-        start = sent.start
-        if name in FOV_QUALIFIERS and sent.start > 0:
-            start = sentence_at(doc, sent.start - 1).start
-        return span_text(doc[start : sent.end])
+    def _fov_window(doc: Doc, first: int, name: str) -> str:
+        """Where a field-of-view mention (starting at token ``first``) needs its imaging context:
+        its sentence, and for a qualifier the sentence before too ("CBCT of the maxilla taken.
+        Lower jaw not included.")."""
+        start, end = sentence_tokens(doc, first)
+        if name in FOV_QUALIFIERS and start > 0:
+            start = sentence_tokens(doc, start - 1)[0]
+        return tokens_text(doc, start, end)
 
     def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
         """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit) or ``present``."""
         if section_name in PLAN_SECTIONS:
             return "ordered"
-        window = self._window(doc, start, end)
-        span = doc.char_span(start, end, alignment_mode="expand")
-        sent = sentence_at(doc, span.start)
-        before = span_text(doc[max(sent.start, span.start - 4) : span.start])
-        after = span_text(doc[span.end : min(sent.end, span.end + 5)])
+        first, last = token_range(doc, start, end)
+        sent_start, sent_end = sentence_tokens(doc, first)
+        # the text around the mention, inside its sentence
+        window = tokens_text(doc, max(sent_start, first - self.order_window), min(sent_end, last + 4))
+        before = tokens_text(doc, max(sent_start, first - 4), first)
+        after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if self._orders.search(window):
@@ -196,16 +189,17 @@ class ServiceDetector:
         for k in self._prescan.candidates(text):
             group, name, regex = groups[k]
             for m in regex.finditer(text):
-                span = doc.char_span(m.start(), m.end(), label=f"{group}:{name}", alignment_mode="expand")
-                if span is None:
+                tokens = token_range(doc, m.start(), m.end())
+                if tokens is None:
                     continue
                 section = ItemDetector.section_at(sections, m.start(), section_starts)
                 section_name = section.name if section else None
                 status = "present"
                 if group in ("modalities", "postprocessing"):
                     status = self.mention_status(doc, m.start(), m.end(), section_name)
-                if group == "fields_of_view" and not self._fov_context.search(self._fov_window(doc, span, name)):
+                if group == "fields_of_view" and not self._fov_context.search(self._fov_window(doc, tokens[0], name)):
                     continue  # "maxilla ... mandible" in a findings list is not a field of view
+                span = Span(doc, *tokens, label=f"{group}:{name}")
                 spans.append(span)
                 set_meta(span, trigger=m.group(0), section=section_name, status=status)
                 if group == "modalities":
