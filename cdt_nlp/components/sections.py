@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy
-from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .. import fastre
 from ..rules import load_rules, validate_rules
-from ._state import SENTS_KEY, doc_text, rules_from_disk, rules_to_disk
+from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, set_token_offsets
 
 SPAN_KEY = "cdt_sections"
 #: sections whose body is the rest of the header's line when it has text there
@@ -243,27 +243,30 @@ class SectionDetector:
         text = doc_text(doc)
         sections = self.find_sections(text)
         doc._.cdt_sections = sections
-        spans = []
-        for s in sections:
-            span = doc.char_span(s.start, s.end, label=s.name, alignment_mode="expand")
-            if span is not None:
-                spans.append(span)
-        doc.spans[SPAN_KEY] = spans
-        starts = sorted(self.sentence_starts(text, sections))
         if not len(doc):
+            doc.spans[SPAN_KEY] = []
             doc.user_data[SENTS_KEY] = [0]
             return doc
         # token offsets as plain ints: reading them from Token objects cost more than the rest
-        offsets, lengths, spaces = doc.to_array([IDX, LENGTH, IS_SPACE]).T.tolist()
-        last_end = 0 if spaces[0] else offsets[0] + lengths[0]
+        offsets, lengths, trailing, spaces = doc.to_array([IDX, LENGTH, SPACY, IS_SPACE]).T.tolist()
+        ends = [start + n for start, n in zip(offsets, lengths, strict=True)]
+        # the per-doc token offsets the later components look characters up in
+        set_token_offsets(doc, offsets, ends, [end + w for end, w in zip(ends, trailing, strict=True)])
+        spans = [char_span(doc, s.start, s.end, label=s.name) for s in sections]
+        doc.spans[SPAN_KEY] = [span for span in spans if span is not None]
+        # a token starts a sentence when a sentence start lies between the end of the last word
+        # before it (1 when there is none) and its own start, and it is not whitespace
+        starts = sorted(self.sentence_starts(text, sections))
+        last_end = 0 if spaces[0] else ends[0]
         sent_starts = [0]
         for i in range(1, len(offsets)):
+            if spaces[i]:
+                continue
             idx = offsets[i]
             pos = bisect.bisect_left(starts, last_end if last_end else 1)
-            if pos < len(starts) and starts[pos] <= idx and not spaces[i]:
+            if pos < len(starts) and starts[pos] <= idx:
                 sent_starts.append(i)
-            if not spaces[i]:
-                last_end = idx + lengths[i]
+            last_end = ends[i]
         flags = numpy.full((len(offsets), 1), -1, dtype="int64").astype("uint64")
         flags[sent_starts, 0] = 1
         doc.from_array([SENT_START], flags)
