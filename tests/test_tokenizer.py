@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from cdt_nlp.components._state import (
     char_span,
+    contracted_length,
     doc_text,
     sentence_bounds,
     sentence_tokens,
@@ -72,6 +73,8 @@ def test_offset_index_answers_like_spacy(nlp, text, data):
     got = char_span(doc, start, end, label="x")
     assert (got.start, got.end, got.label_) == (expected.start, expected.end, expected.label_)
     assert token_range(doc, start, end) == (expected.start, expected.end)
+    contracted = doc.char_span(start, end, alignment_mode="contract")
+    assert contracted_length(doc, start, end) == (len(contracted) if contracted is not None else 0)
     i = data.draw(st.integers(0, len(doc) - 1))
     sent = doc[i].sent
     assert sentence_tokens(doc, i) == (sent.start, sent.end)

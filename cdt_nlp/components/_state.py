@@ -145,6 +145,21 @@ def token_range(doc: Doc, start: int, end: int) -> tuple[int, int] | None:
     return first, last + 1
 
 
+def contracted_length(doc: Doc, start: int, end: int) -> int:
+    """``len(doc.char_span(start, end, alignment_mode="contract") or [])``: how many tokens lie
+    wholly inside the characters ``start:end``."""
+    starts, text_ends, ws_ends = token_offsets(doc)
+    first = bisect_right(starts, start) - 1
+    last = bisect_right(starts, end - 1) - 1
+    if first < 0 or start >= ws_ends[first] or last < 0 or end - 1 >= ws_ends[last]:
+        return 0
+    if starts[first] < start:
+        first += 1
+    if end < text_ends[last]:
+        last -= 1
+    return max(0, last - first + 1)
+
+
 def sentence_tokens(doc: Doc, i: int) -> tuple[int, int]:
     """``(sent.start, sent.end)`` of the sentence holding token ``i``, without the span."""
     token_starts, _ = sentence_bounds(doc)

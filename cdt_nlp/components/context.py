@@ -10,6 +10,7 @@ pending"), since "no calculus seen" is a finding, not an absent one.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, meta_of, rules_from_disk, rules_to_disk, sentence_at, set_meta, span_text
+from ._state import (
+    contracted_length,
+    doc_text,
+    meta_of,
+    rules_from_disk,
+    rules_to_disk,
+    sentence_bounds,
+    set_meta,
+)
 from .items import SPAN_KEY as ITEM_KEY
 
 STATUS_BY_CATEGORY = {
@@ -58,11 +67,10 @@ class ContextResolver:
     def applies(self, applies_to: frozenset[str], item: str, kind: str) -> bool:
         return item in applies_to or f"{item}:{kind}" in applies_to
 
-    def triggers(self, sent: Span) -> list[tuple[str, str, frozenset[str], int, int, int]]:
-        """Context triggers in a sentence: (category, direction, applies_to, start, end, max_tokens)."""
+    def triggers(self, text: str, base: int) -> list[tuple[str, str, frozenset[str], int, int, int]]:
+        """Context triggers in a sentence (its ``text``, starting at character ``base`` of the
+        doc): (category, direction, applies_to, start, end, max_tokens), in doc offsets."""
         found = []
-        text = span_text(sent)
-        base = sent.start_char
         pseudo: list[tuple[int, int]] = []
         rules = self._rules
         for k in self._prescan.candidates(text):
@@ -92,9 +100,7 @@ class ContextResolver:
                 lo, hi = span.end_char, s
             else:
                 continue
-            between = doc.char_span(lo, hi, alignment_mode="contract")
-            n_tokens = len(between) if between is not None else 0
-            if n_tokens > max_tokens:
+            if contracted_length(doc, lo, hi) > max_tokens:
                 continue
             if any(lo <= t[3] and t[4] <= hi for t in terms):
                 continue
@@ -106,14 +112,17 @@ class ContextResolver:
 
     def __call__(self, doc: Doc) -> Doc:
         cache: dict[int, list] = {}
+        first_tokens, bounds = sentence_bounds(doc)
+        text = doc_text(doc)
         for span in doc.spans.get(ITEM_KEY, []):
             meta = meta_of(span)
             if meta.get("status") not in (None, "present"):
                 continue  # set by the section rules (empty header, placeholder)
-            sent = sentence_at(doc, span.start)
-            if sent.start not in cache:
-                cache[sent.start] = self.triggers(sent)
-            found = self.modifier_for(span, cache[sent.start], span.label_, meta.get("kind", "content"))
+            k = bisect_right(first_tokens, span.start) - 1
+            if k not in cache:
+                start, end = bounds[k]
+                cache[k] = self.triggers(text[start:end], start)
+            found = self.modifier_for(span, cache[k], span.label_, meta.get("kind", "content"))
             if found is None:
                 set_meta(span, status="present")
             else:
