@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cdt_nlp.components.sections import SectionDetector
 
@@ -70,3 +74,22 @@ def test_sections_sentences_split_at_headers_and_punctuation(nlp, text):
 def test_sections_empty_header_is_marked(nlp, text):
     doc = nlp(text)
     assert doc._.cdt_sections[0].body_status == "empty"
+
+
+#: the generic "Label:" pattern as first written, with its separators as lookbehinds (RE2 cannot
+#: pre-scan those, so the detector consumes the separator instead and reads only group "h")
+_GENERIC_LOOKBEHIND = re.compile(
+    r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
+    r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
+    r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+)
+_PIECES = ["Label", "Dx", "Pt", "x", "a.b", "R/O", ":", ";;", ";", "|", "//", "/", "---", "***", "*", " ", "  ", "\t",
+           "\n", "\n\n", ".", "(", ")", "-", "#", "&", "'", "1", "http://x", "Findings", "Plan"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_generic_header_pattern_finds_what_the_lookbehind_form_finds(nlp, text):
+    generic = nlp.get_pipe("cdt_sections")._generic
+    expected = [(m.span("h"), m.end()) for m in _GENERIC_LOOKBEHIND.finditer(text)]
+    assert [(m.span("h"), m.end()) for m in generic.finditer(text)] == expected

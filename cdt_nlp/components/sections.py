@@ -111,9 +111,11 @@ class SectionDetector:
         self._soap = fastre.compile(
             r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
         )
-        # any short "Label:" at a line start or after a ";;", "|", "//" separator
+        # any short "Label:" at a line start or after a ";;", "|", "//" separator (the separator is
+        # part of the match, not a lookbehind, so RE2 can pre-scan for it: only the "h" group and
+        # the end are used)
         self._generic = fastre.compile(
-            r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
+            r"(?m)(?:^|;;|\||//|\s\s|---|\*\*\*)[ \t]*"
             r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
