@@ -256,19 +256,19 @@ class SectionDetector:
         set_token_offsets(doc, offsets, ends, [end + w for end, w in zip(ends, trailing, strict=True)])
         spans = [char_span(doc, s.start, s.end, label=s.name) for s in sections]
         doc.spans[SPAN_KEY] = [span for span in spans if span is not None]
-        # a token starts a sentence when a sentence start lies between the end of the last word
-        # before it (1 when there is none) and its own start, and it is not whitespace
-        starts = sorted(self.sentence_starts(text, sections))
-        last_end = 0 if spaces[0] else ends[0]
-        sent_starts = [0]
-        for i in range(1, len(offsets)):
-            if spaces[i]:
-                continue
-            idx = offsets[i]
-            pos = bisect.bisect_left(starts, last_end if last_end else 1)
-            if pos < len(starts) and starts[pos] <= idx:
-                sent_starts.append(i)
-            last_end = ends[i]
+        # a word token starts a sentence when a sentence start lies between the end of the word
+        # before it (1 when there is none) and its own start: for each start, only the first word
+        # at or after it can qualify
+        words = [i for i, space in enumerate(spaces) if not space]
+        word_starts = [offsets[i] for i in words]
+        sent_starts = {0}
+        for start in sorted(self.sentence_starts(text, sections)):
+            k = bisect.bisect_left(word_starts, start)
+            if k == len(words):
+                break
+            if (ends[words[k - 1]] if k else 1) <= start:
+                sent_starts.add(words[k])
+        sent_starts = sorted(sent_starts)
         flags = numpy.full((len(offsets), 1), -1, dtype="int64").astype("uint64")
         flags[sent_starts, 0] = 1
         doc.from_array([SENT_START], flags)
