@@ -203,14 +203,15 @@ class ItemDetector:
                 for m in cue["regex"].finditer(text):
                     if not m.group(0).strip():
                         continue
-                    k = bisect_right(section_starts, m.start()) - 1
-                    if k >= 0 and m.start() < sections[k].body_start:
+                    start = m.start()
+                    k = bisect_right(section_starts, start) - 1
+                    section = sections[k] if k >= 0 and start < sections[k].end else None
+                    if k >= 0 and start < sections[k].body_start:
                         continue  # the header itself: the section evidence speaks for it
-                    token = token_at_char(doc, m.start())
+                    token = token_at_char(doc, start)
                     if token is None:
                         continue
                     sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
-                    section = self.section_at(sections, m.start(), section_starts)
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = text[sent_start:sent_end]
