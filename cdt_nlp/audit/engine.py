@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,6 +32,8 @@ from .rows import CLAIM_FIELDS, result_row
 CHUNK_SIZE = 64
 #: output formats that can be resumed (appended to) after an interruption
 RESUMABLE = ("csv", "jsonl")
+#: how often, at most, an audit records where to resume from
+PROGRESS_SECONDS = 1.0
 
 _CHECKER = None  # one Checker per worker process
 
@@ -185,6 +188,25 @@ def _save_progress(output: str, identity: dict[str, Any], rows: int, offset: int
     os.replace(tmp, path)
 
 
+class _Checkpoint:
+    """Saves the resume point after the first chunk, then at most every PROGRESS_SECONDS (a
+    file write and rename per chunk cost more than writing the rows). The point saved is always
+    a consistent (rows, bytes) pair taken right after a chunk was written, so an interrupted run
+    redoes at most those seconds of work and its output still repeats and skips nothing."""
+
+    def __init__(self, output: str, identity: dict[str, Any] | None) -> None:
+        self.output = output
+        self.identity = identity
+        self.last: float | None = None
+
+    def save(self, rows: int, offset: int) -> None:
+        now = time.monotonic()
+        if self.identity is None or (self.last is not None and now - self.last < PROGRESS_SECONDS):
+            return
+        _save_progress(self.output, self.identity, rows, offset)
+        self.last = now
+
+
 def _resume_point(input_path: str, output: str) -> tuple[int, int] | None:
     """(rows done, byte offset) of an interrupted run of the same input, or None to start afresh."""
     progress = _progress_path(output)
@@ -311,6 +333,7 @@ def _run(input_path: str, output: str, options: AuditOptions, *, stdin, stdout, 
         executor = _executor(jobs, options.max_chars)
         pending: deque[tuple[list[RawRow], Future | _Done]] = deque()
         written = done_rows
+        checkpoint = _Checkpoint(output, identity)
         try:
             rows = (r for r in reader.rows() if r.row >= done_rows)
             for chunk in _chunks(rows, options.chunk_size):
@@ -324,11 +347,11 @@ def _run(input_path: str, output: str, options: AuditOptions, *, stdin, stdout, 
                 while len(pending) >= jobs * 3:
                     written = _flush(pending.popleft(), options, claims, writer, report, summary, bar, written)
                     if identity:
-                        _save_progress(output, identity, written, writer.tell() or 0)
+                        checkpoint.save(written, writer.tell() or 0)
             while pending:
                 written = _flush(pending.popleft(), options, claims, writer, report, summary, bar, written)
                 if identity:
-                    _save_progress(output, identity, written, writer.tell() or 0)
+                    checkpoint.save(written, writer.tell() or 0)
         except BaseException:
             if executor:
                 executor.shutdown(wait=False, cancel_futures=True)

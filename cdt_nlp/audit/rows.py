@@ -26,6 +26,7 @@ CHECK_FIELDS: dict[str, Any] = {
     "suggestions": [],
     "mismatch": None,
 }
+_MISSING = object()
 #: optional claim columns, in output order
 CLAIM_FIELDS = ("patient", "date", "provider")
 
@@ -62,9 +63,11 @@ def result_row(
     }
     for key, value in (extra or {}).items():
         out[key] = plain(value)
+    checked = {} if error or result is None else result
     for key, empty in CHECK_FIELDS.items():
-        value = empty if error else (result or {}).get(key, empty)
-        out[key] = value.copy() if isinstance(value, (list, dict)) else value
+        value = checked.get(key, _MISSING)
+        # the empty defaults are shared: each row gets its own copy (the result's values are its own)
+        out[key] = (empty.copy() if isinstance(empty, (list, dict)) else empty) if value is _MISSING else value
     if error and code:
         out["code"] = code
     out["claim_warnings"] = claim_warnings or []
