@@ -84,7 +84,9 @@ class ItemDetector:
                 bad = set(cue) - _CUE_FIELDS
                 if bad:
                     raise ValueError(f"items.json: cue of '{item}' has unknown fields {sorted(bad)}")
-                cues.append({**cue, "regex": compile_terms(cue["pattern"], sets)})
+                # each "needs" entry is a set of alternatives ("imaging|referral"), split once here
+                needs = tuple(tuple(need.split("|")) for need in cue.get("needs", ()))
+                cues.append({**cue, "regex": compile_terms(cue["pattern"], sets), "needs": needs})
             placeholders = spec.get("placeholders")
             self._items[item] = {
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
@@ -118,8 +120,10 @@ class ItemDetector:
             hit = memo[key] = found is not None
         return hit
 
-    def _need_met(self, need: str, sent: int, sent_text: str, section: Section | None, facts: Any, memo: dict) -> bool:
-        for alt in need.split("|"):
+    def _need_met(
+        self, need: tuple[str, ...], sent: int, sent_text: str, section: Section | None, facts: Any, memo: dict
+    ) -> bool:
+        for alt in need:
             if alt == "history_section":
                 if section is not None and section.name in HISTORY_SECTIONS:
                     return True
