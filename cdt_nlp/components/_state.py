@@ -1,9 +1,13 @@
-"""Shared span metadata and (de)serialisation helpers for the components.
+"""Shared per-doc state of the components: span metadata, the offset index, (de)serialisation.
 
 Span extension attributes are keyed by character offsets, so two items found
 on the same text would overwrite each other. Each evidence span instead gets
 its metadata in ``doc.user_data`` keyed by (group, label, start, end), read
 through the ``Span._.cdt`` getter.
+
+The offset index (token offsets and sentence starts, read once per doc) answers what
+``Doc.char_span``, ``Token.sent`` and span slices answer, without building spaCy objects
+for every rule match; ``tests/test_tokenizer.py`` checks the answers are the same.
 """
 
 from __future__ import annotations
@@ -55,27 +59,17 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
-def span_text(span: Span) -> str:
-    """``span.text`` sliced from the cached doc text (spaCy joins the tokens on every access)."""
-    if span.start >= span.end:
-        return ""
-    return doc_text(span.doc)[span.start_char : span.end_char]
+def sentence_index(doc: Doc) -> list[int]:
+    """The first token of each sentence, computed once per doc and kept in ``doc.user_data``.
 
-
-def sentence_at(doc: Doc, i: int) -> Span:
-    """The sentence holding token ``i``, like ``doc[i].sent`` but from a per-doc index.
-
-    spaCy finds a token's sentence by walking the document, which made sentence lookups the
-    largest single cost of the pipeline; the start indices are computed once per doc (after the
-    sections component has set the boundaries) and kept in ``doc.user_data``.
+    The sections component sets it with the boundaries; spaCy itself finds a token's sentence
+    by walking the document, which made sentence lookups the largest single cost of the pipeline.
     """
     starts = doc.user_data.get(SENTS_KEY)
     if starts is None or (starts and starts[-1] >= len(doc)):
         starts = [s.start for s in doc.sents] if len(doc) else [0]
         doc.user_data[SENTS_KEY] = starts
-    k = bisect_right(starts, i) - 1
-    end = starts[k + 1] if k + 1 < len(starts) else len(doc)
-    return doc[starts[k] : end]
+    return starts
 
 
 TOKENS_KEY = (META_KEY, "token_offsets")
@@ -124,8 +118,7 @@ def sentence_bounds(doc: Doc) -> tuple[list[int], list[tuple[int, int]]]:
     would give them, without building the spans."""
     if not len(doc):
         return [], []
-    sentence_at(doc, 0)  # makes sure the start index is there and current
-    token_starts = doc.user_data[SENTS_KEY]
+    token_starts = sentence_index(doc)
     cached = doc.user_data.get(BOUNDS_KEY)
     if cached is None or cached[0] is not token_starts:
         starts, text_ends, _ = token_offsets(doc)
@@ -168,20 +161,11 @@ def sentence_tokens(doc: Doc, i: int) -> tuple[int, int]:
 
 
 def tokens_text(doc: Doc, lo: int, hi: int) -> str:
-    """``span_text(doc[lo:hi])`` for ``0 <= lo``, ``hi <= len(doc)``, from the cached offsets."""
+    """``doc[lo:hi].text`` for ``0 <= lo``, ``hi <= len(doc)``, from the cached offsets."""
     if lo >= hi:
         return ""
     starts, text_ends, _ = token_offsets(doc)
     return doc_text(doc)[starts[lo] : text_ends[hi - 1]]
-
-
-def sentences(doc: Doc) -> list[Span]:
-    """All sentences of a doc, from the same index as :func:`sentence_at`."""
-    if not len(doc):
-        return []
-    sentence_at(doc, 0)
-    starts = doc.user_data[SENTS_KEY]
-    return [doc[s:e] for s, e in zip(starts, [*starts[1:], len(doc)], strict=True)]
 
 
 def rules_to_disk(path: Path | str, rules: dict[str, Any]) -> None:
