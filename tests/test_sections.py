@@ -30,6 +30,7 @@ from cdt_nlp.components.sections import SectionDetector
             ["rationale", "findings"],
         ),
         ("Imp: reactive node. Rec: recheck 6 wk.", ["impression", "plan"]),
+        ("cc: L jaw pain 3wk\ncbct ltd L post mand. pln: ext #18 nxt visit", ["chief_complaint", "plan"]),
         ("Pt seen today for swelling, no headers at all.", []),
     ],
 )
