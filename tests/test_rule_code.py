@@ -98,6 +98,13 @@ CASES = [
         "Report says no mass. Plan: recheck in 6 wk.",
         "NONE",
     ),
+    # one side's joint in one scan is a limited field, not a TMJ series of two or more exposures
+    (
+        "I obtained a cone beam scan of her left TMJ today. My reading: "
+        "osteophyte on the anterior condyle, consistent with osteoarthritis.",
+        "D0364",
+    ),
+    ("L TMJ CBCT today, mouth closed and open, read by me: condyle does not translate on opening.", "D0368"),
 ]
 
 
