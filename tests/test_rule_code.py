@@ -123,3 +123,14 @@ def test_rule_code_features_are_complete_and_numeric(checker, note):
     assert all(isinstance(v, float) for v in feats.values())
     assert feats["performed_ultrasound"] == 1.0 and feats["rule_D0370"] == 1.0
     assert sum(feats[n] for n in FEATURE_NAMES if n.startswith("rule_")) == 1.0
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Pre-op CBCT reviewed (taken 1/3 at outside office). Flap raised, #17 delivered.",
+        "Pano done on 2/14/25 at Smile Dental, reviewed today.",
+    ],
+)
+def test_images_taken_on_a_date_elsewhere_are_outside_images(checker, note):
+    assert checker.nlp(note)._.cdt_facts.outside_images
