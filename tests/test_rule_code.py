@@ -134,3 +134,8 @@ def test_rule_code_features_are_complete_and_numeric(checker, note):
 )
 def test_images_taken_on_a_date_elsewhere_are_outside_images(checker, note):
     assert checker.nlp(note)._.cdt_facts.outside_images
+
+
+@pytest.mark.parametrize("note", ["US R parotid obtained, 14 images stored. F/u: await radiology read."])
+def test_awaiting_the_read_means_read_elsewhere(checker, note):
+    assert checker.nlp(note)._.cdt_facts.read_elsewhere

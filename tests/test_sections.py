@@ -51,7 +51,12 @@ def test_sections_header_styles(nlp, text, expected):
         ("see report", "empty"),
         ("pending", "deferred"),
         ("to follow", "deferred"),
+        ("none given at this time.", "empty"),
+        ("No impression rendered yet", "empty"),
+        ("await radiology read.", "deferred"),
+        ("waiting on the final report", "deferred"),
         ("4 mm stone in the duct", None),
+        ("no stone seen, duct normal", None),
     ],
 )
 def test_sections_placeholder_bodies(nlp, body, status):
