@@ -105,6 +105,9 @@ CASES = [
         "D0364",
     ),
     ("L TMJ CBCT today, mouth closed and open, read by me: condyle does not translate on opening.", "D0368"),
+    # "performed by Dr. R" is this visit's study when the sentence says so; without it, an earlier one
+    ("Swelling x2wks.US L SMG performed by Dr. R today; 6mm stone in Wharton duct.IMP: sialolithiasis", "D0370"),
+    ("US L SMG performed by Dr. R at the hospital showed a 6 mm stone. Plan: sialendoscopy consult.", "NONE"),
 ]
 
 

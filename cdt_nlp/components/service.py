@@ -145,6 +145,9 @@ class ServiceDetector:
             self._groups.append(("flag", flag, compile_list(spec[flag])))
         self._orders = compile_list(spec["orders"])
         self._prior = compile_list(spec["prior"])
+        # "done at/by ..." points to an earlier study unless the sentence says it was this visit
+        self._prior_elsewhere = compile_list(spec["prior_elsewhere"])
+        self._same_visit = compile_list(spec["same_visit"])
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
         self._fov_context = compile_list(spec["fov_context"])
@@ -176,6 +179,8 @@ class ServiceDetector:
         if self._orders.search(window):
             return "ordered"
         if self._prior.search(window):
+            return "prior"
+        if self._prior_elsewhere.search(window) and not self._same_visit.search(tokens_text(doc, sent_start, sent_end)):
             return "prior"
         return "present"
 
