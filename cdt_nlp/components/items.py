@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,9 @@ NOTE_START_CHARS = 250
 DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 #: sections that never hold the imaging report's body
 NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
+#: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
+#: or a capture statement in one clause does not cancel a result stated in the next
+CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result"})
 
 
 class ItemDetector:
@@ -113,7 +118,7 @@ class ItemDetector:
         """Whether ``pattern`` occurs in the sentence starting at character ``sent`` (``whole``:
         is the whole trimmed sentence), remembered for the rest of the doc: many cues test the
         same sentence."""
-        key = (id(pattern), whole, sent)
+        key = (id(pattern), whole, sent, len(sent_text))
         hit = memo.get(key)
         if hit is None:
             found = pattern.fullmatch(sent_text.strip(" .;:\n\t")) if whole else pattern.search(sent_text)
@@ -150,9 +155,42 @@ class ItemDetector:
                 return True
         return False
 
+    @staticmethod
+    def clause(text: str, sent: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+        """The part of a sentence around ``start:end`` between clause breaks (":" or ";")."""
+        lo = max(text.rfind(":", sent[0], start), text.rfind(";", sent[0], start)) + 1
+        breaks = [i for i in (text.find(":", end, sent[1]), text.find(";", end, sent[1])) if i != -1]
+        return max(lo, sent[0]), min(breaks, default=sent[1])
+
+    @classmethod
+    def _clause_of(cls, text: str, sent_start: int, sent_end: int, start: int, end: int) -> tuple[int, str, str]:
+        lo, hi = cls.clause(text, (sent_start, sent_end), start, end)
+        return lo, text[lo:hi], text[sent_start:lo]
+
+    def _plain_film_leads(self, lead: str) -> bool:
+        """Whether the last imaging named before a clause is a plain film ("Pano 3/3: roots
+        overlap the canal"), not a 3D study ("... on the pano, so I took a CBCT: ...")."""
+        plain = [m.end() for m in self._filters["plain_film"].finditer(lead)]
+        if not plain:
+            return False
+        other = [m.end() for m in self._sets["imaging"].finditer(lead) if m.end() not in plain]
+        return max(plain) > max(other, default=-1)
+
     def _cue_allowed(
-        self, cue: dict[str, Any], sent: int, sent_text: str, section: Section | None, facts: Any, memo: dict
+        self,
+        cue: dict[str, Any],
+        sent: int,
+        sent_text: str,
+        section: Section | None,
+        facts: Any,
+        memo: dict,
+        clause: Callable[[], tuple[int, str, str]] | None = None,
     ) -> bool:
+        """Whether a cue match may count: its sentence meets the cue's needs and has none of its
+        exclusions. For a content cue, ``clause()`` gives (start, text, the sentence before it):
+        the CLAUSE_FILTERS then look at the clause only, and a plain film excludes the match when
+        it is named in the clause or is the last imaging named before it. The clause is only
+        worked out when the whole sentence would be excluded (a clause is part of it)."""
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
         for need in cue.get("needs", ()):
@@ -165,6 +203,22 @@ class ItemDetector:
                 return False
         filters = self._filters
         for name in cue.get("excludes_same_sentence", ()):
+            if clause is not None and name in CLAUSE_FILTERS:
+                trigger = filters["capture_verbs"] if name == "capture_without_result" else filters[name]
+                if not found(trigger, sent, sent_text, memo):
+                    continue  # not in the sentence, so not in the clause either
+                start, text, lead = clause()
+                if name == "plain_film":
+                    if found(filters[name], start, text, memo) or self._plain_film_leads(lead):
+                        return False
+                elif name == "capture_without_result":
+                    if found(filters["capture_verbs"], start, text, memo) and not found(
+                        filters["result_verbs"], start, text, memo
+                    ):
+                        return False
+                elif found(filters[name], start, text, memo):
+                    return False
+                continue
             if name == "follow_up_not_imaging":
                 if found(filters["follow_up_verbs"], sent, sent_text, memo) and not found(
                     self._sets["imaging"], sent, sent_text, memo
@@ -219,7 +273,10 @@ class ItemDetector:
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = text[sent_start:sent_end]
-                    if not self._cue_allowed(cue, sent_start, sent_text, section, facts, memo):
+                    clause = None
+                    if cue.get("kind", "content") == "content":
+                        clause = partial(self._clause_of, text, sent_start, sent_end, start, m.end())
+                    if not self._cue_allowed(cue, sent_start, sent_text, section, facts, memo, clause):
                         continue
                     meta: dict[str, Any] = {}
                     placeholder = spec["placeholder"]
