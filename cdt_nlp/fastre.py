@@ -294,24 +294,28 @@ class FastPattern:
         """Whether RE2 skips ahead for this pattern."""
         return self._re2 is not None
 
+    def _next_ascii(self, text: str, data: bytes, pos: int) -> re.Match[str] | None:
+        """The first Python match from ``pos`` on in an ASCII ``text`` (``data``, its bytes, has
+        the same offsets): the lean path of the common case, without the text cache."""
+        find, anchored, n = self._re2.Match, self.python.match, len(text)
+        while pos <= n:
+            start = find(_UNANCHORED, data, pos, n)[0][0]
+            if start < 0:
+                return None
+            m = anchored(text, start)
+            if m is not None:
+                return m
+            pos = start + 1
+        return None
+
     def _candidates(self, text: str, pos: int):
         """Python matches from ``pos`` on, found by trying only where the superset matches."""
         pos = min(max(pos, 0), len(text))  # as re does with an out-of-range pos
         if self._re2 is not None and len(text) <= _SHORT and text.isascii():
-            # the common case, kept lean: bytes and characters have the same offsets
-            data, n = text.encode("ascii"), len(text)
-            find = self._re2.Match
-            anchored = self.python.match
-            while pos <= n:
-                start = find(_UNANCHORED, data, pos, n)[0][0]
-                if start < 0:
-                    return
-                m = anchored(text, start)
-                if m is None:
-                    pos = start + 1
-                    continue
-                if m.end() == start:
-                    yield from self.python.finditer(text, start)
+            data = text.encode("ascii")
+            while (m := self._next_ascii(text, data, pos)) is not None:
+                if m.end() == m.start():  # an empty match: let Python carry on with its own rules
+                    yield from self.python.finditer(text, m.start())
                     return
                 yield m
                 pos = m.end()
@@ -345,19 +349,9 @@ class FastPattern:
 
     def search(self, text: str, pos: int = 0):
         if self._re2 is not None and len(text) <= _SHORT and text.isascii():
-            # the lean path of _candidates, without a generator (a sentence is searched often)
-            pos = min(max(pos, 0), len(text))
-            data, n = text.encode("ascii"), len(text)
-            find = self._re2.Match
-            while pos <= n:
-                start = find(_UNANCHORED, data, pos, n)[0][0]
-                if start < 0:
-                    return None
-                m = self.python.match(text, start)
-                if m is not None:
-                    return m if m.end() != start else self.python.search(text, start)
-                pos = start + 1
-            return None
+            # without a generator: sentences are searched often
+            m = self._next_ascii(text, text.encode("ascii"), min(max(pos, 0), len(text)))
+            return m if m is None or m.end() != m.start() else self.python.search(text, m.start())
         return next(self._candidates(text, pos), None)
 
     def findall(self, text: str, pos: int = 0) -> list:

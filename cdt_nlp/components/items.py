@@ -156,16 +156,27 @@ class ItemDetector:
         return False
 
     @staticmethod
-    def clause(text: str, sent: tuple[int, int], start: int, end: int) -> tuple[int, int]:
-        """The part of a sentence around ``start:end`` between clause breaks (":" or ";")."""
-        lo = max(text.rfind(":", sent[0], start), text.rfind(";", sent[0], start)) + 1
-        breaks = [i for i in (text.find(":", end, sent[1]), text.find(";", end, sent[1])) if i != -1]
-        return max(lo, sent[0]), min(breaks, default=sent[1])
-
-    @classmethod
-    def _clause_of(cls, text: str, sent_start: int, sent_end: int, start: int, end: int) -> tuple[int, str, str]:
-        lo, hi = cls.clause(text, (sent_start, sent_end), start, end)
+    def _clause(text: str, sent_start: int, sent_end: int, start: int, end: int) -> tuple[int, str, str]:
+        """The part of a sentence around ``start:end`` between clause breaks (":" or ";"), as
+        (its start, its text, the sentence before it)."""
+        lo = max(text.rfind(":", sent_start, start), text.rfind(";", sent_start, start), sent_start - 1) + 1
+        breaks = [i for i in (text.find(":", end, sent_end), text.find(";", end, sent_end)) if i != -1]
+        hi = min(breaks, default=sent_end)
         return lo, text[lo:hi], text[sent_start:lo]
+
+    def _filter_hit(self, name: str, start: int, text: str, memo: dict) -> bool:
+        """Whether the sentence filter ``name`` (``sentence_filters`` in items.json, or one of the
+        two combined ones) flags ``text``, which starts at character ``start``."""
+        found, filters = self._found, self._filters
+        if name == "follow_up_not_imaging":
+            return found(filters["follow_up_verbs"], start, text, memo) and not found(
+                self._sets["imaging"], start, text, memo
+            )
+        if name == "capture_without_result":
+            return found(filters["capture_verbs"], start, text, memo) and not found(
+                filters["result_verbs"], start, text, memo
+            )
+        return found(filters[name], start, text, memo)
 
     def _plain_film_leads(self, lead: str) -> bool:
         """Whether the last imaging named before a clause is a plain film ("Pano 3/3: roots
@@ -201,35 +212,13 @@ class ItemDetector:
         for name in cue.get("excludes", ()):
             if not in_report_section and found(self._sets[name], sent, sent_text, memo):
                 return False
-        filters = self._filters
         for name in cue.get("excludes_same_sentence", ()):
-            if clause is not None and name in CLAUSE_FILTERS:
-                trigger = filters["capture_verbs"] if name == "capture_without_result" else filters[name]
-                if not found(trigger, sent, sent_text, memo):
-                    continue  # not in the sentence, so not in the clause either
-                start, text, lead = clause()
-                if name == "plain_film":
-                    if found(filters[name], start, text, memo) or self._plain_film_leads(lead):
-                        return False
-                elif name == "capture_without_result":
-                    if found(filters["capture_verbs"], start, text, memo) and not found(
-                        filters["result_verbs"], start, text, memo
-                    ):
-                        return False
-                elif found(filters[name], start, text, memo):
-                    return False
+            if not self._filter_hit(name, sent, sent_text, memo):
                 continue
-            if name == "follow_up_not_imaging":
-                if found(filters["follow_up_verbs"], sent, sent_text, memo) and not found(
-                    self._sets["imaging"], sent, sent_text, memo
-                ):
-                    return False
-            elif name == "capture_without_result":
-                if found(filters["capture_verbs"], sent, sent_text, memo) and not found(
-                    filters["result_verbs"], sent, sent_text, memo
-                ):
-                    return False
-            elif found(filters[name], sent, sent_text, memo):
+            if clause is None or name not in CLAUSE_FILTERS:
+                return False
+            start, text, lead = clause()
+            if self._filter_hit(name, start, text, memo) or (name == "plain_film" and self._plain_film_leads(lead)):
                 return False
         return True
 
@@ -275,7 +264,7 @@ class ItemDetector:
                     sent_text = text[sent_start:sent_end]
                     clause = None
                     if cue.get("kind", "content") == "content":
-                        clause = partial(self._clause_of, text, sent_start, sent_end, start, m.end())
+                        clause = partial(self._clause, text, sent_start, sent_end, start, m.end())
                     if not self._cue_allowed(cue, sent_start, sent_text, section, facts, memo, clause):
                         continue
                     meta: dict[str, Any] = {}
