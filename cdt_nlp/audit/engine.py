@@ -346,12 +346,10 @@ def _run(input_path: str, output: str, options: AuditOptions, *, stdin, stdout, 
                 pending.append((chunk, fut))
                 while len(pending) >= jobs * 3:
                     written = _flush(pending.popleft(), options, claims, writer, report, summary, bar, written)
-                    if identity:
-                        checkpoint.save(written, writer.tell() or 0)
+                    checkpoint.save(written, writer.tell() or 0)
             while pending:
                 written = _flush(pending.popleft(), options, claims, writer, report, summary, bar, written)
-                if identity:
-                    checkpoint.save(written, writer.tell() or 0)
+                checkpoint.save(written, writer.tell() or 0)
         except BaseException:
             if executor:
                 executor.shutdown(wait=False, cancel_futures=True)

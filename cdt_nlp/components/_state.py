@@ -91,11 +91,6 @@ def token_offsets(doc: Doc) -> tuple[list[int], list[int], list[int]]:
     return cached
 
 
-def set_token_offsets(doc: Doc, starts: list[int], text_ends: list[int], ws_ends: list[int]) -> None:
-    """Store the offsets :func:`token_offsets` returns, for a component that has them at hand."""
-    doc.user_data[TOKENS_KEY] = (starts, text_ends, ws_ends)
-
-
 def char_span(doc: Doc, start: int, end: int, label: str | int = 0) -> Span | None:
     """``doc.char_span(start, end, label=label, alignment_mode="expand")`` from the cached
     offsets (spaCy's builds Token objects for each boundary test)."""

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy
-from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START, SPACY
+from spacy.attrs import IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from .. import fastre
 from ..rules import load_rules, validate_rules
-from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, set_token_offsets
+from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, token_offsets
 
 SPAN_KEY = "cdt_sections"
 #: sections whose body is the rest of the header's line when it has text there
@@ -249,11 +249,10 @@ class SectionDetector:
             doc.spans[SPAN_KEY] = []
             doc.user_data[SENTS_KEY] = [0]
             return doc
-        # token offsets as plain ints: reading them from Token objects cost more than the rest
-        offsets, lengths, trailing, spaces = doc.to_array([IDX, LENGTH, SPACY, IS_SPACE]).T.tolist()
-        ends = [start + n for start, n in zip(offsets, lengths, strict=True)]
-        # the per-doc token offsets the later components look characters up in
-        set_token_offsets(doc, offsets, ends, [end + w for end, w in zip(ends, trailing, strict=True)])
+        # token offsets as plain ints (reading them from Token objects cost more than the rest),
+        # kept on the doc for the later components
+        offsets, ends, _ = token_offsets(doc)
+        spaces = doc.to_array(IS_SPACE).tolist()
         spans = [char_span(doc, s.start, s.end, label=s.name) for s in sections]
         doc.spans[SPAN_KEY] = [span for span in spans if span is not None]
         # a word token starts a sentence when a sentence start lies between the end of the word
