@@ -25,6 +25,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
     "service.json": ("service_rules", frozenset()),
     "catalog.json": ("codes", frozenset()),
     "claims.json": ("claim_rules", frozenset()),
+    "tokenizer.json": ("tokenizer_rules", frozenset()),
     "fixes.json": ("fixes", frozenset({"check_messages", "reason_phrases", "item_labels", "mismatch_messages"})),
 }
 

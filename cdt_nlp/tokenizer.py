@@ -3,10 +3,15 @@
 spaCy rebuilds ``doc.text`` from the tokens on every access; every component of this
 pipeline reads the note text, so the tokenizer stores the string it was given in
 ``doc.user_data`` (read through :func:`cdt_nlp.components._state.doc_text`). The tokens
-are spaCy's own, with one change: the whitespace-only special cases (``"\\n"``, ``"\\t"``,
-``" "``, no-break space) are dropped. They produce the same tokens without the special
-case, but any special-case hit switches off spaCy's per-word cache for the rest of the
-document, and nearly every note has a line break.
+are spaCy's own, with two changes:
+
+* the whitespace-only special cases (``"\\n"``, ``"\\t"``, ``" "``, no-break space) are
+  dropped. They produce the same tokens without the special case, but any special-case hit
+  switches off spaCy's per-word cache for the rest of the document, and nearly every note has a
+  line break;
+* the infixes of ``resources/tokenizer.json`` are added to spaCy's: field separators of one-line
+  exports (``"pain x2wk|O: CBCT"``, ``"... ///..."``) split the words they are glued to, so a
+  section or a sentence can start right after them.
 
 Registered as ``cdt_nlp.Tokenizer.v1`` so a saved pipeline's config names it.
 """
@@ -21,6 +26,12 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .components._state import TEXT_KEY
+from .rules import load_rules
+
+
+def extra_infixes() -> list[str]:
+    """The infix patterns the pipeline adds to spaCy's English ones."""
+    return list(load_rules("tokenizer.json")["tokenizer_rules"]["extra_infixes"])
 
 
 class TextKeepingTokenizer:
@@ -64,10 +75,14 @@ class TextKeepingTokenizer:
 
 @spacy.registry.tokenizers("cdt_nlp.Tokenizer.v1")
 def create_tokenizer() -> Callable[[Language], TextKeepingTokenizer]:
-    """spaCy's default tokenizer for the language, wrapped in :class:`TextKeepingTokenizer`."""
+    """spaCy's default tokenizer for the language with the extra infixes, wrapped in
+    :class:`TextKeepingTokenizer`."""
     base = spacy.registry.tokenizers.get("spacy.Tokenizer.v1")()
 
     def make(nlp: Language) -> TextKeepingTokenizer:
-        return TextKeepingTokenizer(base(nlp))
+        tokenizer = base(nlp)
+        infixes = list(nlp.Defaults.infixes or []) + extra_infixes()
+        tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
+        return TextKeepingTokenizer(tokenizer)
 
     return make

@@ -32,6 +32,9 @@ from cdt_nlp.components.sections import SectionDetector
         ("Imp: reactive node. Rec: recheck 6 wk.", ["impression", "plan"]),
         ("cc: L jaw pain 3wk\ncbct ltd L post mand. pln: ext #18 nxt visit", ["chief_complaint", "plan"]),
         ("Pt seen today for swelling, no headers at all.", []),
+        ("S: pain LL x2wk|O: CBCT #19 read by me|A: abscess|P: ext", ["history", "objective", "impression", "plan"]),
+        ("CC: swelling | FINDINGS: 4 mm stone | IMPRESSION: sialolith", ["chief_complaint", "findings", "impression"]),
+        ("hpi: pain x2wk///findings: no stone///a: sialadenitis", ["history", "findings", "impression"]),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):
@@ -55,6 +58,8 @@ def test_sections_header_styles(nlp, text, expected):
         ("No impression rendered yet", "empty"),
         ("await radiology read.", "deferred"),
         ("waiting on the final report", "deferred"),
+        ("see pdf|splints ordered, surgery 8/21", "empty"),
+        ("pending | ortho consult next week", "deferred"),
         ("4 mm stone in the duct", None),
         ("no stone seen, duct normal", None),
     ],
@@ -74,6 +79,15 @@ def test_sections_sentences_split_at_headers_and_punctuation(nlp, text):
     assert "US L SMG performed." in sents
     assert any(s.startswith("FINDINGS:") for s in sents)
     assert any(s.startswith("IMPRESSION:") for s in sents)
+
+
+def test_sentences_split_at_field_separators_glued_to_words(nlp):
+    doc = nlp("S: pt c/o pain LL x2wk|O: ltd CBCT #19 read by me|A: abscess #19 /// P: ext")
+    sents = [s.text.strip() for s in doc.sents]
+    assert sents[0] == "S: pt c/o pain LL x2wk|"
+    assert any(s.startswith("O: ltd CBCT") for s in sents)
+    assert any(s.startswith("A: abscess") for s in sents)
+    assert sents[-1] == "P: ext"
 
 
 @pytest.mark.parametrize("text", ["CC:   \nFINDINGS: 4 mm stone."])

@@ -19,16 +19,20 @@ from cdt_nlp.components._state import (
     token_range,
     tokens_text,
 )
-from cdt_nlp.tokenizer import TextKeepingTokenizer
+from cdt_nlp.tokenizer import TextKeepingTokenizer, extra_infixes
 
 from .conftest import ROOT, read_jsonl
 
+#: spaCy's own English tokenizer with the pipeline's extra infixes: the reference
 SPACY_EN = spacy.blank("en")
+SPACY_EN.tokenizer.infix_finditer = spacy.util.compile_infix_regex(
+    list(SPACY_EN.Defaults.infixes) + extra_infixes()
+).finditer
 #: pieces that exercise spaCy's special cases, whitespace handling and affixes
 PIECES = [
     "CC:", "cannot", "Dr.", "e.g.", "vs.", "I'm", "Wharton's", "w/", "c/o", "L", "submandibular",
     "(12 MHz)", "5.8 x 4.1 mm", "IMPRESSION:", "\n", "\n\n", "\t", "\xa0", "  ", " - ", "•", "2/14/25",
-    "don't", "a.m.", "US", ";", ".", ",",
+    "don't", "a.m.", "US", ";", ".", ",", "|", "x2wk|O:", "///", "a||b",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=40).map(" ".join)
 
@@ -84,3 +88,10 @@ def test_offset_index_answers_like_spacy(nlp, text, data):
     first_tokens, bounds = sentence_bounds(doc)
     assert first_tokens == [s.start for s in doc.sents]
     assert bounds == [(s.start_char, s.end_char) for s in doc.sents]
+
+
+def test_field_separators_split_glued_words(nlp):
+    doc = nlp.make_doc("S: pain LL x2wk|O: CBCT #19|A: abscess///P: f/u 2wk")
+    words = [t.text for t in doc]
+    assert "x2wk" in words and "|" in words and "O" in words and "///" in words
+    assert "x2wk|O" not in words and "abscess" in words and "f" in words

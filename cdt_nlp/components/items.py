@@ -33,7 +33,16 @@ from .sections import Section
 
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
-_CUE_FIELDS = {"kind", "pattern", "needs", "excludes", "exclude_sections", "excludes_same_sentence", "affirms"}
+_CUE_FIELDS = {
+    "kind",
+    "pattern",
+    "needs",
+    "section_needs",
+    "excludes",
+    "exclude_sections",
+    "excludes_same_sentence",
+    "affirms",
+}
 _ITEM_FIELDS = {
     "sections",
     "cues",
@@ -91,7 +100,19 @@ class ItemDetector:
                     raise ValueError(f"items.json: cue of '{item}' has unknown fields {sorted(bad)}")
                 # each "needs" entry is a set of alternatives ("imaging|referral"), split once here
                 needs = tuple(tuple(need.split("|")) for need in cue.get("needs", ()))
-                cues.append({**cue, "regex": compile_terms(cue["pattern"], sets), "needs": needs})
+                # extra needs inside the named sections ("plan": a reason there must be for imaging)
+                section_needs = {
+                    name: tuple(tuple(need.split("|")) for need in extra)
+                    for name, extra in cue.get("section_needs", {}).items()
+                }
+                cues.append(
+                    {
+                        **cue,
+                        "regex": compile_terms(cue["pattern"], sets),
+                        "needs": needs,
+                        "section_needs": section_needs,
+                    }
+                )
             placeholders = spec.get("placeholders")
             self._items[item] = {
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
@@ -121,7 +142,7 @@ class ItemDetector:
         key = (id(pattern), whole, sent, len(sent_text))
         hit = memo.get(key)
         if hit is None:
-            found = pattern.fullmatch(sent_text.strip(" .;:\n\t")) if whole else pattern.search(sent_text)
+            found = pattern.fullmatch(sent_text.strip(" .;:\n\t|")) if whole else pattern.search(sent_text)
             hit = memo[key] = found is not None
         return hit
 
@@ -197,14 +218,17 @@ class ItemDetector:
         memo: dict,
         clause: Callable[[], tuple[int, str, str]] | None = None,
     ) -> bool:
-        """Whether a cue match may count: its sentence meets the cue's needs and has none of its
-        exclusions. For a content cue, ``clause()`` gives (start, text, the sentence before it):
+        """Whether a cue match may count: its sentence meets the cue's needs (plus its
+        ``section_needs`` for the section it sits in) and has none of its exclusions. For a content cue, ``clause()`` gives (start, text, the sentence before it):
         the CLAUSE_FILTERS then look at the clause only, and a plain film excludes the match when
         it is named in the clause or is the last imaging named before it. The clause is only
         worked out when the whole sentence would be excluded (a clause is part of it)."""
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
-        for need in cue.get("needs", ()):
+        needs = cue["needs"]
+        if section is not None and section.name in cue["section_needs"]:
+            needs = needs + cue["section_needs"][section.name]
+        for need in needs:
             if not self._need_met(need, sent, sent_text, section, facts, memo):
                 return False
         in_report_section = section is not None and section.name in IMAGING_SECTIONS
@@ -301,8 +325,8 @@ class ItemDetector:
                     break
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
-            clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t")
-            first = re.split(r"[.;\n]", body.strip(" .;:-\n\t"), maxsplit=1)[0].strip()
+            clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t|")
+            first = re.split(r"[.;\n|]", body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"

@@ -30,6 +30,8 @@ ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
+#: a field separator of a one-line export ("S: ... | O: ... | A: ...", "... /// ...")
+FIELD_BREAK = re.compile(r"\s*(?:\|+|/{3,})\s*(?=\S)")
 _LAST_WORD = re.compile(r"([A-Za-z.]+)$")
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
@@ -99,7 +101,7 @@ class SectionDetector:
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
         # a header word followed by a colon (or dash) anywhere at a line/sentence start
         self._colon = fastre.compile(
-            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|\|\s)|(?<=///\s))"
+            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
             rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
@@ -109,8 +111,10 @@ class SectionDetector:
         self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = fastre.compile(
-            r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
+            r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
         )
+        # lower-case SOAP letters count only right after a field separator ("... /// a: ...")
+        self._soap_field = fastre.compile(r"(?:\||///)[ \t]*(?P<h>[soap])[ \t]*:(?!/)")
         # any short "Label:" at a line start or after a ";;", "|", "//" separator (the separator is
         # part of the match, not a lookbehind, so RE2 can pre-scan for it: only the "h" group and
         # the end are used)
@@ -128,7 +132,13 @@ class SectionDetector:
     # -- detection -------------------------------------------------------------
     def find_sections(self, text: str) -> list[Section]:
         hits: dict[int, tuple[int, str, str]] = {}
-        for regex, caps_only in ((self._colon, False), (self._caps, True), (self._line, False), (self._soap, False)):
+        for regex, caps_only in (
+            (self._colon, False),
+            (self._caps, True),
+            (self._line, False),
+            (self._soap, False),
+            (self._soap_field, False),
+        ):
             for m in regex.finditer(text):
                 header = m.group("h")
                 if caps_only and not (header.isupper() and len(header) > 2):
@@ -203,13 +213,15 @@ class SectionDetector:
         """``"empty"``/``"deferred"`` when the body (or its first line) is only a placeholder."""
         status = self._placeholder_status(body)
         if status is None:
-            lines = [line for line in body.split("\n") if line.strip()]
+            # the first line, or the first field of a one-line export ("see pdf | splints ordered")
+            fields = FIELD_BREAK.split(body.replace("\r", "\n"))
+            lines = [line for field in fields for line in field.split("\n") if line.strip()]
             if len(lines) > 1:
                 status = self._placeholder_status(lines[0])
         return status
 
     def _placeholder_status(self, body: str) -> str | None:
-        cleaned = re.sub(r"[\s:.\-,;]+$", "", re.sub(r"^[\s:.\-,;]+", "", body)).strip()
+        cleaned = re.sub(r"[\s:.\-,;|]+$", "", re.sub(r"^[\s:.\-,;|]+", "", body)).strip()
         cleaned = re.sub(r"\s+", " ", cleaned)
         for status in ("empty", "deferred"):
             pattern = self._placeholder.get(status)
@@ -222,6 +234,8 @@ class SectionDetector:
         for m in re.finditer(r"\n\s*\n|\n(?=\s*(?:[-*•>]|\d+[.)]\s|[A-Z]))", text):
             starts.add(m.end())
         for m in DICTATED_BREAK.finditer(text):
+            starts.add(m.end())
+        for m in FIELD_BREAK.finditer(text):
             starts.add(m.end())
         for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
             # the word before the stop (a bounded look back: longer words decide the same way)
