@@ -32,7 +32,7 @@ SPACY_EN.tokenizer.infix_finditer = spacy.util.compile_infix_regex(
 PIECES = [
     "CC:", "cannot", "Dr.", "e.g.", "vs.", "I'm", "Wharton's", "w/", "c/o", "L", "submandibular",
     "(12 MHz)", "5.8 x 4.1 mm", "IMPRESSION:", "\n", "\n\n", "\t", "\xa0", "  ", " - ", "•", "2/14/25",
-    "don't", "a.m.", "US", ";", ".", ",", "|", "x2wk|O:", "///", "a||b",
+    "don't", "a.m.", "US", ";", ".", ",", "|", "x2wk|O:", "///", "a||b", "report<br>Imp", "<BR/>",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=40).map(" ".join)
 

@@ -30,8 +30,10 @@ ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
-#: a field separator of a one-line export ("S: ... | O: ... | A: ...", "... /// ...")
-FIELD_BREAK = re.compile(r"\s*(?:\|+|/{3,})\s*(?=\S)")
+#: a field separator or an HTML line break left in a one-line export ("S: ... | O: ... | A: ...",
+#: "... /// ...", "report<br>Impression")
+FIELD_SPLIT = re.compile(r"\s*(?:\|+|/{3,}|<br\s*/?>)\s*", re.IGNORECASE)
+FIELD_BREAK = re.compile(FIELD_SPLIT.pattern + r"(?=\S)", re.IGNORECASE)
 _LAST_WORD = re.compile(r"([A-Za-z.]+)$")
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
@@ -123,6 +125,11 @@ class SectionDetector:
             r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
+        prefixes = rules.get("header_prefixes", {})
+        #: (label prefix, section) for "Label:" headers that are not known ones ("Why simulate:")
+        self._prefixes = sorted(
+            ((k, v) for k, v in prefixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
+        )
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -163,7 +170,9 @@ class SectionDetector:
             inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
             covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
             if not (inside or covers):
-                hits[start] = (m.end(), "other", m.group("h"))
+                label = re.sub(r"\s+", " ", m.group("h").lower())
+                section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), "other")
+                hits[start] = (m.end(), section, m.group("h"))
         # drop hits nested inside another header
         ordered = sorted(hits.items())
         merged: list[tuple[int, int, str, str]] = []
@@ -214,9 +223,9 @@ class SectionDetector:
         status = self._placeholder_status(body)
         if status is None:
             # the first line, or the first field of a one-line export ("see pdf | splints ordered")
-            fields = FIELD_BREAK.split(body.replace("\r", "\n"))
+            fields = FIELD_SPLIT.split(body.replace("\r", "\n"))
             lines = [line for field in fields for line in field.split("\n") if line.strip()]
-            if len(lines) > 1:
+            if lines:
                 status = self._placeholder_status(lines[0])
         return status
 
