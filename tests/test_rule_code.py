@@ -108,6 +108,22 @@ CASES = [
     # "performed by Dr. R" is this visit's study when the sentence says so; without it, an earlier one
     ("Swelling x2wks.US L SMG performed by Dr. R today; 6mm stone in Wharton duct.IMP: sialolithiasis", "D0370"),
     ("US L SMG performed by Dr. R at the hospital showed a 6 mm stone. Plan: sialendoscopy consult.", "NONE"),
+    # an ultrasonic tip is an instrument; an event "last week" does not date the scan taken today
+    (
+        "RCT #19: took a limited CBCT chairside, read by me: separate DL canal. Impression: four-canal molar. "
+        "Orifice uncovered w/ US tip.",
+        "D0364",
+    ),
+    ("Because of last week's fall, a limited CBCT of the L condyle was taken and read by me: no fracture.", "D0364"),
+    # imaging named only to say it cannot help, arranged for later, or not repeated
+    ("Closed lock R TMJ; neither the pano nor a CBCT shows the disc, so I have arranged an MRI. Soft diet.", "NONE"),
+    ("Parotid lump; I have arranged an ultrasound-guided FNA with hospital radiology next week.", "NONE"),
+    ("Post-op #30 implant: healing well. CBCT from the planning visit not repeated; no radiographs today.", "NONE"),
+    (
+        "we did an ultra sound of the left paroted gland today I performed it and read it myself period "
+        "findings 6 millimeter echogenic focus period impressions colon obstructing sialolith period",
+        "D0370",
+    ),
 ]
 
 
@@ -139,6 +155,23 @@ def test_images_taken_on_a_date_elsewhere_are_outside_images(checker, note):
     assert checker.nlp(note)._.cdt_facts.outside_images
 
 
-@pytest.mark.parametrize("note", ["US R parotid obtained, 14 images stored. F/u: await radiology read."])
+@pytest.mark.parametrize(
+    "note",
+    [
+        "I read the CBCT report from Bayside Imaging; I did not look at the volume itself.",
+        "Report received from the imaging center; the DICOM wasn't in the packet.",
+    ],
+)
+def test_only_a_report_without_the_images_is_flagged(checker, note):
+    assert checker.nlp(note)._.cdt_facts.images_unavailable
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "US R parotid obtained, 14 images stored. F/u: await radiology read.",
+        "Volume sent to Dr. Esposito and to Dr. Lang (outside OMR) for the radiology read.",
+    ],
+)
 def test_awaiting_the_read_means_read_elsewhere(checker, note):
     assert checker.nlp(note)._.cdt_facts.read_elsewhere

@@ -55,6 +55,9 @@ _ITEM_FIELDS = {
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
+#: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
+#: line break or a field separator
+_FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
 HISTORY_SECTIONS = frozenset({"chief_complaint", "history"})
@@ -283,7 +286,7 @@ class ItemDetector:
                     if token is None:
                         continue
                     sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
-                    if section is not None and section.body_status is not None:
+                    if section is not None and section.body_status is not None and section.name != "other":
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = text[sent_start:sent_end]
                     clause = None
@@ -326,7 +329,7 @@ class ItemDetector:
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
             clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t|")
-            first = re.split(r"[.;\n|]", body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
+            first = _FIRST_BREAK.split(body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"

@@ -28,7 +28,7 @@ SPAN_KEY = "cdt_sections"
 #: sections whose body is the rest of the header's line when it has text there
 ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
 #: sections whose body may run over several lines and paragraphs of a report
-MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan", "technique"})
+MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
 #: a field separator or an HTML line break left in a one-line export ("S: ... | O: ... | A: ...",
 #: "... /// ...", "report<br>Impression")
