@@ -119,6 +119,12 @@ CASES = [
     ("Closed lock R TMJ; neither the pano nor a CBCT shows the disc, so I have arranged an MRI. Soft diet.", "NONE"),
     ("Parotid lump; I have arranged an ultrasound-guided FNA with hospital radiology next week.", "NONE"),
     ("Post-op #30 implant: healing well. CBCT from the planning visit not repeated; no radiographs today.", "NONE"),
+    # a study in text copied forward from an earlier note is not this visit's
+    (
+        "PREVIOUS NOTE 2/10: Limited CBCT #19 captured & interpreted: 5 mm lesion M root. Plan: RCT. [copied]\n"
+        "3/3 TODAY: post-op check after RCT #19. No imaging today. Plan: crown prep.",
+        "NONE",
+    ),
     (
         "we did an ultra sound of the left paroted gland today I performed it and read it myself period "
         "findings 6 millimeter echogenic focus period impressions colon obstructing sialolith period",

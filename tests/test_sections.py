@@ -113,3 +113,28 @@ def test_generic_header_pattern_finds_what_the_lookbehind_form_finds(nlp, text):
     generic = nlp.get_pipe("cdt_sections")._generic
     expected = [(m.span("h"), m.end()) for m in _GENERIC_LOOKBEHIND.finditer(text)]
     assert [(m.span("h"), m.end()) for m in generic.finditer(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "copied"),
+    [
+        (
+            "PREVIOUS NOTE 3/2: Pt c/o cold pain #14. Plan: monitor.\n--- copied forward ---\n4/18: Recall, no pain.",
+            "PREVIOUS NOTE 3/2: Pt c/o cold pain #14. Plan: monitor.\n",
+        ),
+        (
+            "Prior visit 1/8: US L parotid read by me: 1.1 cm node. [COPIED FORWARD]\n4/9 TODAY: repeat US.",
+            "Prior visit 1/8: US L parotid read by me: 1.1 cm node. [COPIED FORWARD]",
+        ),
+        (
+            "Last note: CBCT read, apical lesion #19.\n\nToday: post-op check.",
+            "Last note: CBCT read, apical lesion #19.",
+        ),
+    ],
+)
+def test_text_copied_forward_from_an_earlier_note_is_one_prior_note_section(nlp, text, copied):
+    sections = nlp(text)._.cdt_sections
+    prior = [s for s in sections if s.name == "prior_note"]
+    assert len(prior) == 1 and text[prior[0].start : prior[0].end] == copied
+    # the headers inside the copied text ("Plan:") are not this visit's sections
+    assert all(s.start >= prior[0].end or s is prior[0] for s in sections)

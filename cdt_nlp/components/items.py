@@ -67,6 +67,8 @@ NOTE_START_CHARS = 250
 DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 #: sections that never hold the imaging report's body
 NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
+#: sections that belong to another encounter (text copied forward from an earlier note)
+OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note"})
 #: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
 #: or a capture statement in one clause does not cancel a result stated in the next
 CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result"})
@@ -222,10 +224,11 @@ class ItemDetector:
         clause: Callable[[], tuple[int, str, str]] | None = None,
     ) -> bool:
         """Whether a cue match may count: its sentence meets the cue's needs (plus its
-        ``section_needs`` for the section it sits in) and has none of its exclusions. For a content cue, ``clause()`` gives (start, text, the sentence before it):
-        the CLAUSE_FILTERS then look at the clause only, and a plain film excludes the match when
-        it is named in the clause or is the last imaging named before it. The clause is only
-        worked out when the whole sentence would be excluded (a clause is part of it)."""
+        ``section_needs`` for the section it sits in) and has none of its exclusions. For a content
+        cue, ``clause()`` gives (start, text, the sentence before it): the CLAUSE_FILTERS then look
+        at the clause only, and a plain film excludes the match when it is named in the clause or
+        is the last imaging named before it. The clause is only worked out when the whole sentence
+        would be excluded (a clause is part of it)."""
         if section is not None and section.name in cue.get("exclude_sections", ()):
             return False
         needs = cue["needs"]
@@ -282,6 +285,8 @@ class ItemDetector:
                     section = sections[k] if k >= 0 and start < sections[k].end else None
                     if k >= 0 and start < sections[k].body_start:
                         continue  # the header itself: the section evidence speaks for it
+                    if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
+                        continue  # copied forward from an earlier visit: documents nothing of this one
                     token = token_at_char(doc, start)
                     if token is None:
                         continue

@@ -2,8 +2,11 @@
 
 Finds headers of the styles real notes use (SOAP ``S:/O:/A:/P:``, ``CC:``,
 ``HPI``, ``CLINICAL HISTORY``, ``FINDINGS``, ``IMPRESSION``, ``PLAN`` ...), in any
-case, with or without a colon, run into the text or on their own line, and
-marks sentence starts so later components can scope their rules.
+case, with or without a colon, run into the text or on their own line, or after
+the field separators of one-line exports (``|``, ``///``, ``<br>``), and marks
+sentence starts so later components can scope their rules. Text copied forward
+from an earlier note ("PREVIOUS NOTE 3/2: ... [carried forward]") becomes one
+``prior_note`` section: it documents another encounter.
 """
 
 from __future__ import annotations
@@ -113,7 +116,9 @@ class SectionDetector:
         self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = fastre.compile(
-            r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)", re.MULTILINE
+            r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
+            r"[ \t]*(?P<h>[SOAP])[ \t]*:(?!/)",
+            re.MULTILINE,
         )
         # lower-case SOAP letters count only right after a field separator ("... /// a: ...")
         self._soap_field = fastre.compile(r"(?:\||///)[ \t]*(?P<h>[soap])[ \t]*:(?!/)")
@@ -130,6 +135,11 @@ class SectionDetector:
         self._prefixes = sorted(
             ((k, v) for k, v in prefixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
         )
+        prior = rules.get("prior_note", {})
+        alt = lambda key: "|".join(f"(?:{p})" for p in prior.get(key, [])) or "(?!)"  # noqa: E731
+        self._prior_open = re.compile(rf"(?im)^[ \t]*(?:{alt('openers')})\b")
+        self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{alt('markers')})")
+        self._entry_start = re.compile(rf"(?im)^[ \t]*(?:{alt('entry_starts')})")
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -186,7 +196,53 @@ class SectionDetector:
             stop = self._body_end(text, end, stop, section)
             body = text[end:stop]
             sections.append(Section(section, header, start, end, stop, self.body_status(body)))
-        return sections
+        return self._mark_prior_notes(text, sections)
+
+    def prior_blocks(self, text: str) -> list[tuple[int, int, int]]:
+        """Text copied forward from an earlier encounter, as (start, opener end, end): from an
+        opener at a line start ("PREVIOUS NOTE 3/2:") to a copy marker ("[carried forward]",
+        included), a line that starts today's entry ("4/18:", "TODAY", "---") or a blank line."""
+        blocks = []
+        pos = 0
+        while True:
+            opener = self._prior_open.search(text, pos)
+            if opener is None:
+                return blocks
+            line_end = text.find("\n", opener.end())
+            line_end = len(text) if line_end == -1 else line_end
+            ends = [len(text)]
+            blank = re.compile(r"\n[ \t]*\n").search(text, opener.end())
+            if blank:
+                ends.append(blank.start())
+            entry = self._entry_start.search(text, line_end)
+            if entry:
+                ends.append(entry.start())
+            end = min(ends)
+            marker = self._prior_marker.search(text, opener.end(), end)
+            if marker and marker.group(0).strip(" -*[]()\t\n"):
+                end = marker.end()
+            blocks.append((opener.start(), opener.end(), end))
+            pos = max(end, opener.end())
+
+    def _mark_prior_notes(self, text: str, sections: list[Section]) -> list[Section]:
+        """Replace the sections inside a copied-forward block by one ``prior_note`` section."""
+        blocks = self.prior_blocks(text)
+        if not blocks:
+            return sections
+        out = []
+        for section in sections:
+            inside = any(start <= section.start < end for start, _, end in blocks)
+            if inside:
+                continue
+            cut = min((start for start, _, _ in blocks if section.start < start < section.end), default=None)
+            if cut is not None:
+                section = Section(
+                    section.name, section.header, section.start, min(section.body_start, cut), cut, section.body_status
+                )
+            out.append(section)
+        for start, opener_end, end in blocks:
+            out.append(Section("prior_note", text[start:opener_end].strip(), start, opener_end, end, None))
+        return sorted(out, key=lambda s: s.start)
 
     def _body_end(self, text: str, body_start: int, stop: int, section: str) -> int:
         """Where a body ends: the next header, or earlier for one-line headers and paragraphs."""

@@ -20,7 +20,7 @@ from spacy.tokens import Doc, Span
 from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
 from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_tokens, set_meta, token_range, tokens_text
-from .items import ItemDetector
+from .items import OTHER_ENCOUNTER_SECTIONS, ItemDetector
 
 SPAN_KEY = "cdt_facts"
 #: modalities whose capture or reading is a catalog service
@@ -165,9 +165,12 @@ class ServiceDetector:
         return tokens_text(doc, start, end)
 
     def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
-        """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit) or ``present``."""
+        """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit, or named in
+        text copied forward from an earlier note) or ``present``."""
         if section_name in PLAN_SECTIONS:
             return "ordered"
+        if section_name in OTHER_ENCOUNTER_SECTIONS:
+            return "prior"
         first, last = token_range(doc, start, end)
         sent_start, sent_end = sentence_tokens(doc, first)
         # the text around the mention, inside its sentence
@@ -199,6 +202,8 @@ class ServiceDetector:
                     continue
                 section = ItemDetector.section_at(sections, m.start(), section_starts)
                 section_name = section.name if section else None
+                if group in ("flag", "fields_of_view") and section_name in OTHER_ENCOUNTER_SECTIONS:
+                    continue  # how an earlier visit's study was taken or read says nothing of this one
                 status = "present"
                 if group in ("modalities", "postprocessing"):
                     status = self.mention_status(doc, m.start(), m.end(), section_name)
@@ -213,7 +218,7 @@ class ServiceDetector:
                     if name in VOLUME_MODALITIES:
                         facts.volumes.add(name)
                 elif group == "postprocessing":
-                    if status not in ("ordered", "negated"):
+                    if status not in ("ordered", "negated") and section_name not in OTHER_ENCOUNTER_SECTIONS:
                         facts.postprocessing.add(name)
                 elif group == "fields_of_view":
                     facts.fields_of_view.append(name)
