@@ -122,6 +122,8 @@ DEFAULT_TRAINING = (
     "corpus/tune3.jsonl",
     "corpus/tune4a.jsonl",
     "corpus/tune4b.jsonl",
+    "corpus/tune5a.jsonl",
+    "corpus/tune5b.jsonl",
 )
 
 
