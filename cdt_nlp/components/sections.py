@@ -35,8 +35,15 @@ MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
 #: a field separator or an HTML line break left in a one-line export ("S: ... | O: ... | A: ...",
 #: "... /// ...", "report<br>Impression")
-FIELD_SPLIT = re.compile(r"\s*(?:\|+|/{3,}|<br\s*/?>)\s*", re.IGNORECASE)
+FIELD_SPLIT = re.compile(r"(?:\|+|/{3,}|<br\s*/?>)\s*", re.IGNORECASE)
 FIELD_BREAK = re.compile(FIELD_SPLIT.pattern + r"(?=\S)", re.IGNORECASE)
+
+
+def has_field_break(text: str) -> bool:
+    """A cheap test before the field-break patterns, which most notes never need."""
+    return "|" in text or "///" in text or "<" in text
+
+
 _LAST_WORD = re.compile(r"([A-Za-z.]+)$")
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
@@ -279,9 +286,10 @@ class SectionDetector:
         status = self._placeholder_status(body)
         if status is None:
             # the first line, or the first field of a one-line export ("see pdf | splints ordered")
-            fields = FIELD_SPLIT.split(body.replace("\r", "\n"))
+            body = body.replace("\r", "\n")
+            fields = FIELD_SPLIT.split(body) if has_field_break(body) else [body]
             lines = [line for field in fields for line in field.split("\n") if line.strip()]
-            if lines:
+            if lines and lines[0].strip() != body.strip():
                 status = self._placeholder_status(lines[0])
         return status
 
@@ -300,8 +308,9 @@ class SectionDetector:
             starts.add(m.end())
         for m in DICTATED_BREAK.finditer(text):
             starts.add(m.end())
-        for m in FIELD_BREAK.finditer(text):
-            starts.add(m.end())
+        if has_field_break(text):
+            for m in FIELD_BREAK.finditer(text):
+                starts.add(m.end())
         for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
             # the word before the stop (a bounded look back: longer words decide the same way)
             word = _LAST_WORD.search(text, max(0, m.start() - 64), m.start())
