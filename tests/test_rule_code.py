@@ -119,6 +119,11 @@ CASES = [
     ("Closed lock R TMJ; neither the pano nor a CBCT shows the disc, so I have arranged an MRI. Soft diet.", "NONE"),
     ("Parotid lump; I have arranged an ultrasound-guided FNA with hospital radiology next week.", "NONE"),
     ("Post-op #30 implant: healing well. CBCT from the planning visit not repeated; no radiographs today.", "NONE"),
+    (
+        "Closed lock R TMJ, opening 28 mm. We need an MRI to see the disc because x-rays won't show soft "
+        "tissue. Soft diet; follow up after the MRI.",
+        "NONE",
+    ),
     # a study in text copied forward from an earlier note is not this visit's
     (
         "PREVIOUS NOTE 2/10: Limited CBCT #19 captured & interpreted: 5 mm lesion M root. Plan: RCT. [copied]\n"
