@@ -155,34 +155,20 @@ def test_rule_code_features_are_complete_and_numeric(checker, note):
     assert sum(feats[n] for n in FEATURE_NAMES if n.startswith("rule_")) == 1.0
 
 
-@pytest.mark.parametrize(
-    "note",
-    [
-        "Pre-op CBCT reviewed (taken 1/3 at outside office). Flap raised, #17 delivered.",
-        "Pano done on 2/14/25 at Smile Dental, reviewed today.",
-    ],
-)
-def test_images_taken_on_a_date_elsewhere_are_outside_images(checker, note):
-    assert checker.nlp(note)._.cdt_facts.outside_images
+#: (note, the service fact it must set)
+FACT_CASES = [
+    # images taken on a date elsewhere are outside images
+    ("Pre-op CBCT reviewed (taken 1/3 at outside office). Flap raised, #17 delivered.", "outside_images"),
+    ("Pano done on 2/14/25 at Smile Dental, reviewed today.", "outside_images"),
+    # only a report was seen, not the images
+    ("I read the CBCT report from Bayside Imaging; I did not look at the volume itself.", "images_unavailable"),
+    ("Report received from the imaging center; the DICOM wasn't in the packet.", "images_unavailable"),
+    # awaiting the read, or sent to someone for it, means read elsewhere
+    ("US R parotid obtained, 14 images stored. F/u: await radiology read.", "read_elsewhere"),
+    ("Volume sent to Dr. Esposito and to Dr. Lang (outside OMR) for the radiology read.", "read_elsewhere"),
+]
 
 
-@pytest.mark.parametrize(
-    "note",
-    [
-        "I read the CBCT report from Bayside Imaging; I did not look at the volume itself.",
-        "Report received from the imaging center; the DICOM wasn't in the packet.",
-    ],
-)
-def test_only_a_report_without_the_images_is_flagged(checker, note):
-    assert checker.nlp(note)._.cdt_facts.images_unavailable
-
-
-@pytest.mark.parametrize(
-    "note",
-    [
-        "US R parotid obtained, 14 images stored. F/u: await radiology read.",
-        "Volume sent to Dr. Esposito and to Dr. Lang (outside OMR) for the radiology read.",
-    ],
-)
-def test_awaiting_the_read_means_read_elsewhere(checker, note):
-    assert checker.nlp(note)._.cdt_facts.read_elsewhere
+@pytest.mark.parametrize(("note", "fact"), FACT_CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(FACT_CASES)])
+def test_service_fact_case(checker, note, fact):
+    assert getattr(checker.nlp(note)._.cdt_facts, fact) is True

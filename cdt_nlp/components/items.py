@@ -29,7 +29,7 @@ from spacy.tokens import Doc, Span
 from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
 from ._state import char_span, doc_text, rules_from_disk, rules_to_disk, sentence_bounds, set_meta, token_at_char
-from .sections import Section
+from .sections import OTHER_ENCOUNTER_SECTIONS, Section
 
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
@@ -67,8 +67,6 @@ NOTE_START_CHARS = 250
 DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 #: sections that never hold the imaging report's body
 NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
-#: sections that belong to another encounter (text copied forward from an earlier note)
-OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note"})
 #: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
 #: or a capture statement in one clause does not cancel a result stated in the next
 CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result"})
@@ -291,7 +289,7 @@ class ItemDetector:
                     if token is None:
                         continue
                     sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
-                    if section is not None and section.body_status is not None and section.name != "other":
+                    if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     sent_text = text[sent_start:sent_end]
                     clause = None

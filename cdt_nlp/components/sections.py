@@ -24,10 +24,14 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .. import fastre
-from ..rules import load_rules, validate_rules
+from ..rules import load_rules, term_alternation, validate_rules
 from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, token_offsets
 
 SPAN_KEY = "cdt_sections"
+#: sections that belong to another encounter: text copied forward from an earlier note
+OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note"})
+#: a blank line (ends a paragraph)
+BLANK_LINE = re.compile(r"\n[ \t]*\n")
 #: sections whose body is the rest of the header's line when it has text there
 ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
 #: sections whose body may run over several lines and paragraphs of a report
@@ -143,10 +147,12 @@ class SectionDetector:
             ((k, v) for k, v in prefixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
         )
         prior = rules.get("prior_note", {})
-        alt = lambda key: "|".join(f"(?:{p})" for p in prior.get(key, [])) or "(?!)"  # noqa: E731
-        self._prior_open = re.compile(rf"(?im)^[ \t]*(?:{alt('openers')})\b")
-        self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{alt('markers')})")
-        self._entry_start = re.compile(rf"(?im)^[ \t]*(?:{alt('entry_starts')})")
+        openers, markers, entries = (
+            term_alternation(prior.get(key, [])) or "(?!)" for key in ("openers", "markers", "entry_starts")
+        )
+        self._prior_open = re.compile(rf"(?im)^[ \t]*(?:{openers})\b")
+        self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
+        self._entry_start = re.compile(rf"(?im)^[ \t]*(?:{entries})")
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -202,7 +208,9 @@ class SectionDetector:
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
             stop = self._body_end(text, end, stop, section)
             body = text[end:stop]
-            sections.append(Section(section, header, start, end, stop, self.body_status(body)))
+            # a label the rules do not know has no placeholder meaning: its body is plain text
+            status = self.body_status(body) if section != "other" else None
+            sections.append(Section(section, header, start, end, stop, status))
         return self._mark_prior_notes(text, sections)
 
     def prior_blocks(self, text: str) -> list[tuple[int, int, int]]:
@@ -218,7 +226,7 @@ class SectionDetector:
             line_end = text.find("\n", opener.end())
             line_end = len(text) if line_end == -1 else line_end
             ends = [len(text)]
-            blank = re.compile(r"\n[ \t]*\n").search(text, opener.end())
+            blank = BLANK_LINE.search(text, opener.end())
             if blank:
                 ends.append(blank.start())
             entry = self._entry_start.search(text, line_end)
@@ -232,7 +240,8 @@ class SectionDetector:
             pos = max(end, opener.end())
 
     def _mark_prior_notes(self, text: str, sections: list[Section]) -> list[Section]:
-        """Replace the sections inside a copied-forward block by one ``prior_note`` section."""
+        """Replace the sections inside a copied-forward block by one ``prior_note`` section
+        (the one name in OTHER_ENCOUNTER_SECTIONS)."""
         blocks = self.prior_blocks(text)
         if not blocks:
             return sections
@@ -278,7 +287,7 @@ class SectionDetector:
         if not inline:  # body starts on a later line: look for the blank line after its first text
             first_text = re.compile(r"\S").search(text, line_end, stop)
             search_from = first_text.start() if first_text else stop
-        blank = re.compile(r"\n[ \t]*\n").search(text, search_from, stop)
+        blank = BLANK_LINE.search(text, search_from, stop)
         return blank.start() if blank else stop
 
     def body_status(self, body: str) -> str | None:

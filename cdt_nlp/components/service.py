@@ -20,7 +20,8 @@ from spacy.tokens import Doc, Span
 from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
 from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_tokens, set_meta, token_range, tokens_text
-from .items import OTHER_ENCOUNTER_SECTIONS, ItemDetector
+from .items import ItemDetector
+from .sections import OTHER_ENCOUNTER_SECTIONS
 
 SPAN_KEY = "cdt_facts"
 #: modalities whose capture or reading is a catalog service
@@ -202,8 +203,8 @@ class ServiceDetector:
                     continue
                 section = ItemDetector.section_at(sections, m.start(), section_starts)
                 section_name = section.name if section else None
-                if group in ("flag", "fields_of_view") and section_name in OTHER_ENCOUNTER_SECTIONS:
-                    continue  # how an earlier visit's study was taken or read says nothing of this one
+                if group != "modalities" and section_name in OTHER_ENCOUNTER_SECTIONS:
+                    continue  # how an earlier visit's study was taken, read or processed says nothing of this one
                 status = "present"
                 if group in ("modalities", "postprocessing"):
                     status = self.mention_status(doc, m.start(), m.end(), section_name)
@@ -218,7 +219,7 @@ class ServiceDetector:
                     if name in VOLUME_MODALITIES:
                         facts.volumes.add(name)
                 elif group == "postprocessing":
-                    if status not in ("ordered", "negated") and section_name not in OTHER_ENCOUNTER_SECTIONS:
+                    if status not in ("ordered", "negated"):
                         facts.postprocessing.add(name)
                 elif group == "fields_of_view":
                     facts.fields_of_view.append(name)
