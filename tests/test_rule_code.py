@@ -130,6 +130,23 @@ CASES = [
         "3/3 TODAY: post-op check after RCT #19. No imaging today. Plan: crown prep.",
         "NONE",
     ),
+    # a scan stopped before a volume was taken documents no service; one retaken the same visit does
+    (
+        "Limited cone beam of #3 for a suspected fistula source. Child started crying and moving, so the "
+        "scan was stopped part way; no images saved. Mom will bring her back Friday.",
+        "NONE",
+    ),
+    (
+        "MRI both TMJs ordered by Dr. P. Pt claustrophobic in the bore, could not tolerate; rebook with sedation.",
+        "NONE",
+    ),
+    (
+        "Focused CBCT #14 captured. Motion on the first run so acquisition aborted; rescanned at once with the "
+        "head strap, read by me: no fracture line seen.",
+        "D0364",
+    ),
+    # "aborted" about something else leaves the scan alone
+    ("Pre-op CBCT taken and read by me: roots of #32 touch the canal. Extraction aborted for bleeding.", "D0364"),
     (
         "we did an ultra sound of the left paroted gland today I performed it and read it myself period "
         "findings 6 millimeter echogenic focus period impressions colon obstructing sialolith period",

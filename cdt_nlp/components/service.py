@@ -152,6 +152,9 @@ class ServiceDetector:
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
         self._fov_context = compile_list(spec["fov_context"])
+        # "patient moved, scan aborted" cancels the capture unless the note says it was retaken
+        self._aborted = compile_list(spec["aborted"])
+        self._reacquired = compile_list(spec["reacquired"])
         # one RE2 pass over the note says which mention patterns can match in it at all
         self._prescan = fastre.PatternSet([regex for _, _, regex in self._groups])
 
@@ -225,11 +228,47 @@ class ServiceDetector:
                     facts.fields_of_view.append(name)
                 else:
                     setattr(facts, name, True)
+        if (facts.performed or facts.capture) and self._capture_abandoned(doc, text, sections, section_starts, spans):
+            abandoned = facts.performed & (CATALOG_MODALITIES | {"unspecified_imaging"})
+            facts.ordered |= abandoned - {"unspecified_imaging"}
+            facts.performed -= abandoned
+            facts.capture = False
         with_content = {s.name for s in sections if s.body_status is None}
         facts.report_sections = {"findings", "impression"} <= with_content
         doc.spans[SPAN_KEY] = spans
         doc._.cdt_facts = facts
         return doc
+
+    def _capture_abandoned(
+        self, doc: Doc, text: str, sections: list, section_starts: list[int], spans: list[Span]
+    ) -> bool:
+        """True when this visit's scan was stopped before a volume was taken ("patient moved, scan
+        aborted") and no sentence says it was then retaken. The stop must be said in a sentence
+        about imaging (a modality, "scan", "volume" ...), so "procedure aborted" in an operative
+        note leaves its pre-op scan alone."""
+        modality_tokens = [s.start for s in spans if s.label_.startswith("modalities:")]
+        abandoned = False
+        for m in self._aborted.finditer(text):
+            section = ItemDetector.section_at(sections, m.start(), section_starts)
+            if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
+                continue
+            tokens = token_range(doc, m.start(), m.end())
+            if tokens is None:
+                continue
+            lo, hi = sentence_tokens(doc, tokens[0])
+            if any(lo <= t < hi for t in modality_tokens) or self._fov_context.search(tokens_text(doc, lo, hi)):
+                abandoned = True
+                break
+        if not abandoned:
+            return False
+        for m in self._reacquired.finditer(text):
+            tokens = token_range(doc, m.start(), m.end())
+            if tokens is None:
+                continue
+            lo, hi = sentence_tokens(doc, tokens[0])
+            if not self._orders.search(tokens_text(doc, lo, hi)):
+                return False  # retaken in this visit ("rescanned, diagnostic"), not planned ("rescan next week")
+        return True
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         rules_to_disk(path, self.rules)
