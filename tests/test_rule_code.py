@@ -130,6 +130,13 @@ CASES = [
         "3/3 TODAY: post-op check after RCT #19. No imaging today. Plan: crown prep.",
         "NONE",
     ),
+    # modality names as speech recognition spells them; a referral for a procedure is not the procedure
+    ("pt seen for a limited see bee see tee of tooth number thirty taken and read by me period no fracture", "D0364"),
+    (
+        "ultra sound of the right paroted done today and read it myself period impression stone period "
+        "plan referral for sial endoscopy",
+        "D0370",
+    ),
     # a scan stopped before a volume was taken documents no service; one retaken the same visit does
     (
         "Limited cone beam of #3 for a suspected fistula source. Child started crying and moving, so the "
