@@ -231,7 +231,15 @@ class Checker:
             mismatch = self.suggester.is_mismatch(info.code, ranked)
             if mismatch:
                 top = ranked[0]
-                text = mismatch_message(self.catalog, info, top.code, top.probability, items["interpretation"].reason)
+                text = mismatch_message(
+                    self.catalog,
+                    info,
+                    top.code,
+                    top.probability,
+                    items["interpretation"].reason,
+                    target_probability=self.suggester.target_probability(info.code, ranked),
+                    confident=top.probability >= self.suggester.threshold,
+                )
                 warnings.append(Warning("code_mismatch", text))
         missing = [item for item in info.checklist if not items[item].present]
         fixes_cfg = _fix_texts()["fixes"]

@@ -124,6 +124,8 @@ DEFAULT_TRAINING = (
     "corpus/tune4b.jsonl",
     "corpus/tune5a.jsonl",
     "corpus/tune5b.jsonl",
+    "corpus/tune6a.jsonl",
+    "corpus/tune6b.jsonl",
 )
 
 
@@ -208,7 +210,8 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
     click.echo(f"Trained on {manifest['notes']} notes from {', '.join(manifest['corpus_files'])}")
     click.echo(
         f"Cross-validated: top-1 {cv['top1']:.3f}, top-3 {cv['top3']:.3f}, Brier {cv['brier']:.3f}, "
-        f"mismatch F1 {cv['mismatch']['f1']:.3f} at threshold {cv['threshold']:.2f}"
+        f"mismatch F1 {cv['mismatch']['f1']:.3f} at threshold {cv['threshold']:.2f}, "
+        f"target floor {cv.get('target_floor', 0.0):.2f}"
     )
     click.echo(f"Wrote {out}/{manifest['model_file']} and {out}/manifest.json")
 

@@ -36,10 +36,25 @@ def _reason(target: CodeInfo, top: CodeInfo, interp_reason: str | None) -> str:
 
 
 def mismatch_message(
-    catalog: Catalog, target: CodeInfo, top_code: str, probability: float, interp_reason: str | None
+    catalog: Catalog,
+    target: CodeInfo,
+    top_code: str,
+    probability: float,
+    interp_reason: str | None,
+    *,
+    target_probability: float = 0.0,
+    confident: bool = True,
 ) -> str:
-    """The warning text for a mismatch between ``target`` and the suggested ``top_code``."""
+    """The warning text for a mismatch between ``target`` and the suggested ``top_code``.
+
+    ``confident=False`` is a mismatch raised because the target itself is improbable while no
+    other reading is sure: the message says so instead of naming a code as the answer."""
     m = _messages()
+    if not confident:
+        nearest = m["unsupported.none"] if top_code == NONE_LABEL else catalog.get(top_code).code
+        return m["unsupported"].format(
+            target=target.code, target_probability=target_probability, nearest=nearest, probability=probability
+        )
     if top_code == NONE_LABEL:
         return m["no_service"].format(probability=probability, target=target.code)
     top = catalog.get(top_code)

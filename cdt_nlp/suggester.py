@@ -90,11 +90,17 @@ class CodeSuggester:
     threshold:
         Minimum probability of the top class for a disagreement with the target code to be
         reported as a mismatch (chosen by cross-validation on the training corpus).
+    target_floor:
+        A target code whose own probability is below this is reported as a mismatch even when
+        no other class reaches ``threshold``: the note gives the billed code almost no support
+        (a letter or an admin entry the model cannot place confidently). Chosen together with
+        ``threshold``; 0 turns it off.
     """
 
-    def __init__(self, pipeline, threshold: float = 0.5) -> None:
+    def __init__(self, pipeline, threshold: float = 0.5, target_floor: float = 0.0) -> None:
         self.pipeline = pipeline
         self.threshold = threshold
+        self.target_floor = target_floor
 
     @property
     def classes(self) -> list[str]:
@@ -114,9 +120,16 @@ class CodeSuggester:
         return self.rank(self.predict_proba([text], [features])[0])
 
     def is_mismatch(self, target: str, ranked: list[Suggestion]) -> bool:
-        """True when the top class is not the target and is confident enough."""
+        """True when the top class is not the target and is confident enough, or when the target
+        itself gets almost no probability."""
         top = ranked[0]
-        return top.code != target and top.probability >= self.threshold
+        if top.code == target:
+            return False
+        return top.probability >= self.threshold or self.target_probability(target, ranked) < self.target_floor
+
+    @staticmethod
+    def target_probability(target: str, ranked: list[Suggestion]) -> float:
+        return next((s.probability for s in ranked if s.code == target), 0.0)
 
 
 def sha256_file(path: Path) -> str:
@@ -133,7 +146,11 @@ def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str
 
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    joblib.dump({"pipeline": suggester.pipeline, "threshold": suggester.threshold}, model_path, compress=0)
+    joblib.dump(
+        {"pipeline": suggester.pipeline, "threshold": suggester.threshold, "target_floor": suggester.target_floor},
+        model_path,
+        compress=0,
+    )
     from .linear_export import export_arrays
 
     arrays_path = directory / ARRAYS_FILE
@@ -146,6 +163,7 @@ def save_suggester(suggester: CodeSuggester, directory: Path, manifest: dict[str
         "model_file": MODEL_FILE,
         "model_sha256": sha256_file(model_path),
         "threshold": suggester.threshold,
+        "target_floor": suggester.target_floor,
         "classes": suggester.classes,
     }
     manifest_path = directory / MANIFEST_FILE
@@ -171,18 +189,21 @@ def load_suggester(directory: Path, prefer_arrays: bool = True) -> CodeSuggester
     directory = Path(directory)
     manifest = read_manifest(directory)
     threshold = float(manifest.get("threshold", 0.5))
+    target_floor = float(manifest.get("target_floor", 0.0))
     if manifest.get("features") != list(FEATURE_NAMES):
         raise CdtError("E033", path=directory)
     if prefer_arrays and manifest.get("arrays_file"):
         from .linear_export import LinearScorer
 
         arrays_path = _verified(directory / manifest["arrays_file"], manifest.get("arrays_sha256"))
-        return CodeSuggester(LinearScorer(arrays_path), threshold=threshold)
+        return CodeSuggester(LinearScorer(arrays_path), threshold=threshold, target_floor=target_floor)
     import joblib
 
     model_path = _verified(directory / manifest.get("model_file", MODEL_FILE), manifest.get("model_sha256"))
     data = joblib.load(model_path)
-    return CodeSuggester(data["pipeline"], threshold=float(data["threshold"]))
+    return CodeSuggester(
+        data["pipeline"], threshold=float(data["threshold"]), target_floor=float(data.get("target_floor", 0.0))
+    )
 
 
 def _verified(path: Path, expected: str | None) -> Path:

@@ -24,6 +24,8 @@ HAND_WRITTEN_WEIGHT = 3.0
 F1_TOLERANCE = 0.01
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
+#: target-code probabilities below which the target is reported as unsupported (0: never)
+TARGET_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25)
 
 
 def label_of(note: LabelledNote) -> str:
@@ -41,15 +43,23 @@ def extract_features(notes: Sequence[LabelledNote], checker: Checker) -> tuple[l
 
 
 def mismatch_scores(
-    targets: Sequence[str | None], golds: Sequence[str], ranked_top: Sequence[tuple[str, float]], threshold: float
+    targets: Sequence[str | None],
+    golds: Sequence[str],
+    ranked_top: Sequence[tuple[str, float]],
+    threshold: float,
+    target_probabilities: Sequence[float] | None = None,
+    target_floor: float = 0.0,
 ) -> dict[str, float]:
-    """Precision/recall/F1 of mismatch flags: gold mismatch is target != best code (or no service)."""
+    """Precision/recall/F1 of mismatch flags: gold mismatch is target != best code (or no service).
+    A flag is raised as :meth:`CodeSuggester.is_mismatch` raises it: a confident other code, or
+    (with ``target_probabilities``) a target whose probability is under ``target_floor``."""
     tp = fp = fn = 0
-    for target, gold, (top, p) in zip(targets, golds, ranked_top, strict=True):
+    p_targets = target_probabilities if target_probabilities is not None else [1.0] * len(golds)
+    for target, gold, (top, p), p_target in zip(targets, golds, ranked_top, p_targets, strict=True):
         if target is None:
             continue
         truth = gold != target
-        pred = top != target and p >= threshold
+        pred = top != target and (p >= threshold or p_target < target_floor)
         tp += truth and pred
         fp += pred and not truth
         fn += truth and not pred
@@ -92,22 +102,28 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     top1 = float(np.mean([t[0] == g for t, g in zip(top, golds, strict=True)]))
     top3 = float(np.mean([g in {classes[j] for j in row[:3]} for row, g in zip(order, golds, strict=True)]))
     targets = [n.target_code for n in notes]
-    by_threshold = {t: mismatch_scores(targets, golds, top, t) for t in THRESHOLDS}
-    # the F1 curve is flat near its top: among thresholds within F1_TOLERANCE of the best,
-    # take the one closest to 0.5 rather than an extreme that wins by one note
-    top_f1 = max(v["f1"] for v in by_threshold.values())
-    plateau = [t for t in THRESHOLDS if by_threshold[t]["f1"] >= top_f1 - F1_TOLERANCE]
-    best = min(plateau, key=lambda t: abs(t - 0.5))
+    column = {c: j for j, c in enumerate(classes)}
+    p_targets = [float(proba[i, column[t]]) if t in column else 0.0 for i, t in enumerate(targets)]
+    grid = {(t, f): mismatch_scores(targets, golds, top, t, p_targets, f) for t in THRESHOLDS for f in TARGET_FLOORS}
+    # the F1 surface is flat near its top: among settings within F1_TOLERANCE of the best, take
+    # the threshold closest to 0.5 rather than an extreme that wins by one note, then the floor
+    # with the best F1 at that threshold (the smaller one on a tie)
+    top_f1 = max(v["f1"] for v in grid.values())
+    plateau = [key for key, v in grid.items() if v["f1"] >= top_f1 - F1_TOLERANCE]
+    threshold = min((t for t, _ in plateau), key=lambda t: abs(t - 0.5))
+    floor = max((f for t, f in plateau if t == threshold), key=lambda f: (grid[threshold, f]["f1"], -f))
     pipeline.fit(frame, golds, **fit_params)
     scores = {
         "folds": folds,
         "top1": round(top1, 4),
         "top3": round(top3, 4),
         "brier": round(brier(proba, classes, golds), 4),
-        "mismatch": by_threshold[best],
-        "threshold": best,
+        "mismatch": grid[threshold, floor],
+        "mismatch_without_floor": grid[threshold, 0.0],
+        "threshold": threshold,
+        "target_floor": floor,
     }
-    return TrainingResult(CodeSuggester(pipeline, threshold=best), scores)
+    return TrainingResult(CodeSuggester(pipeline, threshold=threshold, target_floor=floor), scores)
 
 
 def corpus_sha256(paths: Sequence[Path]) -> str:

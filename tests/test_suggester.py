@@ -218,3 +218,66 @@ def test_suggester_model_with_other_features_is_refused(tiny_model, tmp_path):
     with pytest.raises(CdtError) as info:
         load_suggester(tmp_path)
     assert info.value.error_id == "E033"
+
+
+def _ranked(**probs):
+    from cdt_nlp.suggester import Suggestion
+
+    return [Suggestion(c, p) for c, p in sorted(probs.items(), key=lambda kv: -kv[1])]
+
+
+@pytest.mark.parametrize(
+    ("ranked", "target", "floor", "expected"),
+    [
+        # a confident other code is a mismatch whatever the floor
+        (_ranked(D0380=0.8, D0364=0.1, NONE=0.1), "D0364", 0.0, True),
+        # nobody is sure: only the floor makes an improbable target a mismatch
+        (_ranked(NONE=0.4, D0367=0.3, D0364=0.05), "D0364", 0.0, False),
+        (_ranked(NONE=0.4, D0367=0.3, D0364=0.05), "D0364", 0.2, True),
+        # a target that is the top class, or probable enough, is never flagged by the floor
+        (_ranked(D0364=0.3, NONE=0.25), "D0364", 0.2, False),
+        (_ranked(NONE=0.45, D0364=0.35), "D0364", 0.2, False),
+    ],
+)
+def test_suggester_target_floor_flags_unsupported_targets(ranked, target, floor, expected):
+    from cdt_nlp.suggester import CodeSuggester
+
+    assert CodeSuggester(pipeline=None, threshold=0.5, target_floor=floor).is_mismatch(target, ranked) is expected
+
+
+def test_suggester_target_floor_is_chosen_by_training_and_loaded(tiny_model, tmp_path):
+    out, manifest = tiny_model
+    floor = manifest["cv_scores"]["target_floor"]
+    assert manifest["target_floor"] == floor
+    assert load_suggester(out).target_floor == floor
+    assert load_suggester(out, prefer_arrays=False).target_floor == floor
+    for f in (MANIFEST_FILE, MODEL_FILE, ARRAYS_FILE):
+        (tmp_path / f).write_bytes((out / f).read_bytes())
+    edited = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    edited["target_floor"] = 0.3
+    (tmp_path / MANIFEST_FILE).write_text(json.dumps(edited))
+    assert load_suggester(tmp_path).target_floor == 0.3
+
+
+def test_suggester_unsupported_target_warning_says_why():
+    from cdt_nlp.catalog import Catalog
+    from cdt_nlp.mismatch import mismatch_message
+
+    catalog = Catalog.default()
+    target = catalog.get("D0364")
+    unsure = mismatch_message(catalog, target, "D0384", 0.3, None, target_probability=0.01, confident=False)
+    assert "Little in this note supports D0364" in unsure and "D0384" in unsure
+    unsure_none = mismatch_message(catalog, target, "NONE", 0.4, None, target_probability=0.01, confident=False)
+    assert "no catalog imaging service" in unsure_none
+    sure = mismatch_message(catalog, target, "D0380", 0.9, "deferred", target_probability=0.05)
+    assert sure.startswith("This note reads as D0380")
+
+
+def test_suggester_letter_without_imaging_is_a_mismatch(shipped):
+    # a consult letter that took no images: whatever the nearest code, billing an imaging code is flagged
+    note = (
+        "Dear Dr. Lane, thank you for sending Ms. Ortiz about her lower wisdom teeth. Both are partly erupted "
+        "with gum inflammation around #32. I took no new images today and will decide on a 3D scan at the "
+        "surgery visit on 6/2. Kind regards."
+    )
+    assert shipped.check(note, code="D0364").mismatch
