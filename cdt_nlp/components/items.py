@@ -196,6 +196,12 @@ class ItemDetector:
             return found(filters["follow_up_verbs"], start, text, memo) and not found(
                 self._sets["imaging"], start, text, memo
             )
+        if name == "prior_study_only":
+            # "CBCT from last year showed normal condyles": an earlier study's result, unless the
+            # sentence compares it with today's ("smaller than on the 2023 scan")
+            return found(filters["prior_study"], start, text, memo) and not found(
+                filters["comparison"], start, text, memo
+            )
         if name == "capture_without_result":
             return found(filters["capture_verbs"], start, text, memo) and not found(
                 filters["result_verbs"], start, text, memo
