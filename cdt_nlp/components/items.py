@@ -57,6 +57,8 @@ _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
 #: line break or a field separator
+#: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
+_LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.IGNORECASE)
 _FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
@@ -342,9 +344,9 @@ class ItemDetector:
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
-        if status is None and body.lstrip(" \t").startswith("\n") and spec["cues"]:
+        if status is None and _LINE_BREAK.match(body.lstrip(" \t")) and spec["cues"]:
             # header alone on its line: the next line must be about this item
-            first_line = body.strip().split("\n", 1)[0]
+            first_line = next((line for line in _LINE_BREAK.split(body) if line.strip()), "")
             if not any(c["regex"].search(first_line) for c in spec["cues"] if c.get("kind") != "head"):
                 if section.name in DETACHED_HEADER_CHECK:
                     status = "empty"
