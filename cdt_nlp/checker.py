@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -18,7 +18,7 @@ from .components._state import doc_text, meta_of
 from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
-from .textio import MAX_CHARS, clean_note
+from .textio import MAX_CHARS, clean_note, normalise_text, original_span
 
 #: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
@@ -95,6 +95,20 @@ class CheckResult:
     mismatch: bool = False
     doc: Doc | None = field(default=None, repr=False, compare=False)
 
+    def quoting(self, original: str, index: list[int] | None) -> CheckResult:
+        """This result with its evidence quoted from ``original``, the text the pipeline's input
+        was normalised from (``index`` from :func:`cdt_nlp.textio.normalise_text`)."""
+        if index is None:
+            return self
+        items = {}
+        for name, r in self.items.items():
+            evidence = []
+            for ev in r.evidence:
+                start, end = original_span(index, ev.start, ev.end)
+                evidence.append(Evidence(original[start:end], start, end))
+            items[name] = replace(r, evidence=evidence)
+        return replace(self, items=items)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -166,15 +180,19 @@ class Checker:
     def check(self, note: str | bytes, code: str) -> CheckResult:
         """Score one note against one code. Raises :class:`cdt_nlp.CdtError` on bad input."""
         info = self.catalog.get(code)
-        text = clean_note(note, self.max_chars)
-        return self.score_doc(self.nlp(text), info)
+        original = clean_note(note, self.max_chars)
+        text, index = normalise_text(original)
+        return self.score_doc(self.nlp(text), info).quoting(original, index)
 
     def check_many(self, notes, code: str, batch_size: int = 64):
         """Score many notes (already valid text) against one code, using ``nlp.pipe``."""
         info = self.catalog.get(code)
-        texts = (clean_note(n, self.max_chars) for n in notes)
-        for doc in self.nlp.pipe(texts, batch_size=batch_size):
-            yield self.score_doc(doc, info)
+        originals = (clean_note(n, self.max_chars) for n in notes)
+        prepared = ((original, *normalise_text(original)) for original in originals)
+        for doc, (original, index) in self.nlp.pipe(
+            ((text, (original, index)) for original, text, index in prepared), batch_size=batch_size, as_tuples=True
+        ):
+            yield self.score_doc(doc, info).quoting(original, index)
 
     # -- scoring ---------------------------------------------------------------
     def item_results(self, doc: Doc, info: CodeInfo) -> dict[str, ItemResult]:

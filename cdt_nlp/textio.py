@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from .errors import CdtError
 
 #: notes longer than this are refused (a 10 MB export is a file, not a note)
@@ -45,4 +48,44 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
         raise CdtError("E002", nul=control)
     if not note.strip():
         raise CdtError("E001")
-    return note.replace("\r\n", "\n").replace("\r", "\n")
+    return note
+
+
+#: what exports leave in notes and the rules should not have to know about: Windows and old Mac
+#: line ends, and HTML character references ("doesn&#39;t", "taken &amp; read")
+_EXPORT_DEBRIS = re.compile(r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);")
+
+
+def normalise_text(text: str) -> tuple[str, list[int] | None]:
+    """The text the pipeline reads, and where each of its characters comes from in ``text``.
+
+    Line ends become ``\\n`` and HTML character references are decoded. The second value is
+    ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
+    result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
+    ``index[start]:index[end]`` (see :func:`original_span`).
+    """
+    if "\r" not in text and "&" not in text:
+        return text, None
+    pieces: list[str] = []
+    index: list[int] = []
+    last = 0
+    for m in _EXPORT_DEBRIS.finditer(text):
+        pieces.append(text[last : m.start()])
+        index.extend(range(last, m.start()))
+        token = m.group(0)
+        out = "\n" if token[0] == "\r" else html.unescape(token)
+        pieces.append(out)
+        index.extend([m.start()] * len(out))
+        last = m.end()
+    if last == 0:
+        return text, None
+    pieces.append(text[last:])
+    index.extend(range(last, len(text) + 1))
+    return "".join(pieces), index
+
+
+def original_span(index: list[int] | None, start: int, end: int) -> tuple[int, int]:
+    """Offsets in the text given to :func:`normalise_text` for ``start:end`` in its result."""
+    if index is None:
+        return start, end
+    return index[start], index[end]

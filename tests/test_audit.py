@@ -107,6 +107,18 @@ def test_audit_same_result_with_several_processes(tmp_path):
     assert [r["row"] for r in two] == list(range(40))
 
 
+def test_audit_quotes_exported_text_as_given(tmp_path):
+    from cdt_nlp import Checker
+
+    text = "CC: lump that doesn&#39;t go\r\nUS R parotid taken &amp; read by me: 9 mm hypoechoic mass. Imp: adenoma?"
+    (row,) = run(tmp_path, [("x1", text, "D0370")], in_name="in.jsonl")
+    assert row["status"] == "ok"
+    assert row["items"] == Checker().check(text, code="D0370").to_dict()["items"]
+    for item in row["items"].values():
+        for ev in item["evidence"]:
+            assert text[ev["start"] : ev["end"]] == ev["text"]
+
+
 def test_audit_every_bad_row_is_an_error_row_and_the_batch_goes_on(tmp_path):
     src = tmp_path / "bad.csv"
     big = "CBCT read by me. " * (10 * 1024 * 1024 // 17 + 1)  # a 10 MB note

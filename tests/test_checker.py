@@ -93,6 +93,51 @@ def test_checker_decodes_other_encodings(checker, data):
     assert checker.check(data, code="D0370").items["chief_complaint"].present
 
 
+#: an export with Windows line ends and HTML character references
+EXPORTED = (
+    "CC: swelling under the L jaw that doesn&#39;t go away x3 wk\r\n"
+    "US L submandibular taken &amp; read by me: 4 mm echogenic focus with shadowing.\r\n"
+    "Impression: sialolith.\r\nPlan: refer for sialendoscopy &lt;2 wk."
+)
+
+
+def test_checker_reads_export_debris_and_quotes_the_text_given(checker):
+    result = checker.check(EXPORTED, code="D0370")
+    assert result.items["chief_complaint"].present and result.items["findings"].present
+    quoted = [ev for r in result.items.values() for ev in r.evidence]
+    assert any("&#39;" in ev.text for ev in quoted) and any("&amp;" in ev.text for ev in quoted)
+    for ev in quoted:
+        assert EXPORTED[ev.start : ev.end] == ev.text
+    # check_many quotes the same way
+    assert next(checker.check_many([EXPORTED], code="D0370")).to_dict() == result.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain text", "plain text"),
+        ("a\r\nb\rc", "a\nb\nc"),
+        ("doesn&#39;t &amp; &lt;br&gt; &#x27;x&#x27;", "doesn't & <br> 'x'"),
+        ("R&D, S&P 500 & more", "R&D, S&P 500 & more"),
+    ],
+)
+def test_normalise_text_maps_every_character_back(text, expected):
+    from cdt_nlp.textio import normalise_text, original_span
+
+    clean, index = normalise_text(text)
+    assert clean == expected
+    if clean == text:
+        assert index is None
+        return
+    assert len(index) == len(clean) + 1 and index[-1] == len(text)
+    # every word of the result maps back onto the same word (or its encoded form) in the input
+    for start in range(len(clean)):
+        lo, hi = original_span(index, start, start + 1)
+        assert 0 <= lo < hi <= len(text)
+        if clean[start].isalnum():
+            assert text[lo:hi] == clean[start]
+
+
 @pytest.mark.parametrize("code", ["d370", "D9999"])
 def test_checker_rejects_bad_code_before_work(checker, code):
     with pytest.raises(CdtError):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import CdtError
-from ..textio import MAX_CHARS, clean_note
+from ..textio import MAX_CHARS, clean_note, normalise_text
 from .claims import Claim, ClaimRules
 from .io import STDIO, AuditInputError, RawRow, format_of, open_reader, open_writer
 from .rows import CLAIM_FIELDS, result_row
@@ -132,19 +132,19 @@ def check_rows(tasks: list[tuple[int, Any, Any]]) -> list[tuple[dict | None, str
             if text is None:
                 raise CdtError("E001")
             info = checker.catalog.get(str(code).strip())
-            clean = clean_note(_note_text(text), checker.max_chars)
+            original = clean_note(_note_text(text), checker.max_chars)
         except CdtError as exc:
             out[k] = (None, str(exc), None)
             continue
-        ready.append((k, clean, info))
+        ready.append((k, original, *normalise_text(original), info))
     try:
-        docs = list(checker.nlp.pipe((t for _, t, _ in ready), batch_size=max(1, len(ready))))
+        docs = list(checker.nlp.pipe((t for _, _, t, _, _ in ready), batch_size=max(1, len(ready))))
     except Exception:  # noqa: BLE001 - one bad note must not stop the chunk: retry one by one below
         docs = [None] * len(ready)
-    for (k, clean, info), doc in zip(ready, docs, strict=True):
+    for (k, original, clean, index, info), doc in zip(ready, docs, strict=True):
         try:
             doc = doc if doc is not None else checker.nlp(clean)
-            out[k] = (checker.score_doc(doc, info).to_dict(), None, info.code)
+            out[k] = (checker.score_doc(doc, info).quoting(original, index).to_dict(), None, info.code)
         except Exception as exc:  # noqa: BLE001
             out[k] = (None, f"E099: internal error while checking this note ({type(exc).__name__}).", info.code)
     return out
