@@ -137,6 +137,34 @@ CASES = [
         "plan referral for sial endoscopy",
         "D0370",
     ),
+    # a radiologist's read of a study captured at a named outside facility, or marked read-only
+    (
+        "CBCT TMJ series, READ ONLY. Captured at Lakeshore Dental Sleep Medicine 3/2; volumes received 3/3.\n"
+        "Right condyle flattened with a small osteophyte. Impression: early osteoarthritis R TMJ.",
+        "D0391",
+    ),
+    (
+        "MRI TMJ interpretation. Images acquired at St. Brigid Imaging Center (3T). Left disc anterior without "
+        "reduction. Impression: anterior disc displacement without reduction, left TMJ.",
+        "D0391",
+    ),
+    (
+        "Thanks for uploading the limited CBCT your office took last week. My read: untreated MB2 on #14 "
+        "with a 2 mm apical lucency.",
+        "D0391",
+    ),
+    (
+        "OUTSIDE SIALOGRAM, L parotid, done at County Hospital radiology; films forwarded for our opinion. "
+        "Impression: sialectasis, no stone. Suitability for sialendoscopic dilation to be discussed with ENT.",
+        "D0391",
+    ),
+    # "tomography" written for a cone beam scan; refused imaging is not done
+    (
+        "Pain lower right 3 weeks. I made a tomography with small field of tooth 46, it is visible a fracture "
+        "line in the mesial root. Conclusion: vertical root fracture.",
+        "D0364",
+    ),
+    ("Wants implants both jaws. Patient refused the tomography today, afraid of radiation. Control 1 month.", "NONE"),
     # a scan stopped before a volume was taken documents no service; one retaken the same visit does
     (
         "Limited cone beam of #3 for a suspected fistula source. Child started crying and moving, so the "
