@@ -165,6 +165,38 @@ CASES = [
         "D0364",
     ),
     ("Wants implants both jaws. Patient refused the tomography today, afraid of radiation. Control 1 month.", "NONE"),
+    # payer letters ask for a service; a hospital study done for another team is theirs
+    (
+        "PRE-AUTHORIZATION REQUEST. Requested service: cone beam CT of the maxilla for implant planning; the "
+        "pano cannot show ridge width. No scan has been taken yet.",
+        "NONE",
+    ),
+    (
+        "Letter of medical necessity. I am writing to request coverage for an MRI of both joints: locking for "
+        "four months, opening 25 mm. Until the MRI is done she will wear her splint.",
+        "NONE",
+    ),
+    (
+        "Inpatient consult. MRI neck (4/2), done for the ENT team and read by neuroradiology: 1 cm enhancing "
+        "lesion of the tongue. Incisional biopsy today, 2 specimens to pathology.",
+        "NONE",
+    ),
+    (
+        "County Hospital radiology did an ultrasound in March: dilated Wharton's duct, no stone seen. Clinical "
+        "exam today only; we request authorization for sialendoscopy.",
+        "NONE",
+    ),
+    # a modality named only as the road not taken; a read promised by a colleague far down the sentence
+    (
+        "We picked scoping over sialography so a stone could come out the same day. Sialendoscopy of the R "
+        "Stensen's duct: 3 mm mobile stone, removed. Impression: sialolithiasis.",
+        "D0371",
+    ),
+    (
+        "Limited CBCT #8 captured under sedation. Volume exported to Dr. Ng, a periodontist at another practice "
+        "across town, who will read it and advise on the tooth.",
+        "D0380",
+    ),
     # a scan stopped before a volume was taken documents no service; one retaken the same visit does
     (
         "Limited cone beam of #3 for a suspected fistula source. Child started crying and moving, so the "
