@@ -126,6 +126,8 @@ DEFAULT_TRAINING = (
     "corpus/tune5b.jsonl",
     "corpus/tune6a.jsonl",
     "corpus/tune6b.jsonl",
+    "corpus/tune7a.jsonl",
+    "corpus/tune7b.jsonl",
 )
 
 
