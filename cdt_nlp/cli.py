@@ -128,6 +128,7 @@ DEFAULT_TRAINING = (
     "corpus/tune6b.jsonl",
     "corpus/tune7a.jsonl",
     "corpus/tune7b.jsonl",
+    "corpus/tune8.jsonl",
 )
 
 

@@ -25,7 +25,7 @@ F1_TOLERANCE = 0.01
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
 #: target-code probabilities below which the target is reported as unsupported (0: never)
-TARGET_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25)
+TARGET_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 
 
 def label_of(note: LabelledNote) -> str:
