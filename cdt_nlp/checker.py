@@ -18,7 +18,7 @@ from .components._state import doc_text, meta_of
 from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
-from .textio import MAX_CHARS, clean_note, normalise_text, original_span
+from .textio import MAX_CHARS, original_span, prepare_note
 
 #: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
@@ -97,7 +97,8 @@ class CheckResult:
 
     def quoting(self, original: str, index: list[int] | None) -> CheckResult:
         """This result with its evidence quoted from ``original``, the text the pipeline's input
-        was normalised from (``index`` from :func:`cdt_nlp.textio.normalise_text`)."""
+        was normalised from (``index`` from :func:`cdt_nlp.textio.normalise_text`). ``doc`` keeps
+        the normalised text, so its offsets are the pipeline's, not the evidence's."""
         if index is None:
             return self
         items = {}
@@ -180,15 +181,13 @@ class Checker:
     def check(self, note: str | bytes, code: str) -> CheckResult:
         """Score one note against one code. Raises :class:`cdt_nlp.CdtError` on bad input."""
         info = self.catalog.get(code)
-        original = clean_note(note, self.max_chars)
-        text, index = normalise_text(original)
+        original, text, index = prepare_note(note, self.max_chars)
         return self.score_doc(self.nlp(text), info).quoting(original, index)
 
     def check_many(self, notes, code: str, batch_size: int = 64):
         """Score many notes (already valid text) against one code, using ``nlp.pipe``."""
         info = self.catalog.get(code)
-        originals = (clean_note(n, self.max_chars) for n in notes)
-        prepared = ((original, *normalise_text(original)) for original in originals)
+        prepared = (prepare_note(n, self.max_chars) for n in notes)
         for doc, (original, index) in self.nlp.pipe(
             ((text, (original, index)) for original, text, index in prepared), batch_size=batch_size, as_tuples=True
         ):

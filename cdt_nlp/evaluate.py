@@ -10,7 +10,9 @@ from typing import Any
 
 from .catalog import ITEMS
 from .checker import Checker
+from .components._state import doc_text
 from .errors import CdtError
+from .textio import prepare_note
 
 
 @dataclass
@@ -215,9 +217,9 @@ def code_predictions(notes: Iterable[LabelledNote], checker: Checker) -> Iterato
         raise CdtError("E030", path="(no model)", reason="no code-suggester model is installed")
     for note in notes:
         code = note.target_code or next(iter(checker.catalog)).code
-        doc = checker.nlp(note.text)
+        doc = checker.nlp(prepare_note(note.text, checker.max_chars)[1])
         items = checker.item_results(doc, checker.catalog.get(code))
-        suggestions = checker.suggester.suggest(note.text, doc_features(doc, items))
+        suggestions = checker.suggester.suggest(doc_text(doc), doc_features(doc, items))
         yield {
             "id": note.id,
             "gold": note.best_code or NONE_LABEL,

@@ -89,3 +89,11 @@ def original_span(index: list[int] | None, start: int, end: int) -> tuple[int, i
     if index is None:
         return start, end
     return index[start], index[end]
+
+
+def prepare_note(note: object, max_chars: int = MAX_CHARS) -> tuple[str, str, list[int] | None]:
+    """``(original, text, index)``: the validated note (:func:`clean_note`), the text the pipeline
+    reads and the offset map back (:func:`normalise_text`). Every path that runs the pipeline on
+    a note starts here, so checking, auditing, evaluating and training read the same text."""
+    original = clean_note(note, max_chars)
+    return (original, *normalise_text(original))

@@ -17,6 +17,7 @@ from .errors import CdtError
 from .evaluate import LabelledNote, read_labelled
 from .features import doc_features
 from .suggester import NONE_LABEL, CodeSuggester, build_pipeline, feature_frame, save_suggester
+from .textio import prepare_note
 
 #: generated notes (ids "train-...") count once; hand-written notes count this many times
 HAND_WRITTEN_WEIGHT = 3.0
@@ -33,9 +34,10 @@ def label_of(note: LabelledNote) -> str:
 
 
 def extract_features(notes: Sequence[LabelledNote], checker: Checker) -> tuple[list[str], list[dict[str, float]]]:
-    """Run the spaCy pipeline once per note and return (texts, feature dicts)."""
+    """Run the spaCy pipeline once per note and return (texts as the pipeline read them, feature
+    dicts), so the model trains on the same text it scores at check time."""
     info = next(iter(checker.catalog))
-    texts = [n.text for n in notes]
+    texts = [prepare_note(n.text, checker.max_chars)[1] for n in notes]
     features = []
     for doc in checker.nlp.pipe(texts, batch_size=64):
         features.append(doc_features(doc, checker.item_results(doc, info)))

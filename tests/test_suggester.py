@@ -281,3 +281,19 @@ def test_suggester_letter_without_imaging_is_a_mismatch(shipped):
         "surgery visit on 6/2. Kind regards."
     )
     assert shipped.check(note, code="D0364").mismatch
+
+
+def test_suggester_trains_on_the_text_check_reads(tmp_path, nlp):
+    # an exported note (CRLF, HTML references) gives the model the same text and features as check()
+    note = "US L SMG taken &amp; read by me: 4 mm stone.\r\nImpression: sialolith, doesn&#39;t need CT."
+    path = tmp_path / "one.jsonl"
+    items = dict.fromkeys(("chief_complaint", "anatomical_region", "findings"), True)
+    items.update(interpretation=True, rationale=False, follow_up=False)
+    path.write_text(json.dumps({"id": "x", "text": note, "target_code": "D0370", "best_code": "D0370", "items": items}))
+    checker = Checker(nlp=nlp, suggester=None)
+    texts, features = extract_features(read_labelled(path), checker)
+    assert texts == ["US L SMG taken & read by me: 4 mm stone.\nImpression: sialolith, doesn't need CT."]
+    from cdt_nlp.features import doc_features
+
+    doc = checker.check(note, code="D0370").doc
+    assert features[0] == doc_features(doc, checker.item_results(doc, next(iter(checker.catalog))))

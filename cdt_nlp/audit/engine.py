@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import CdtError
-from ..textio import MAX_CHARS, clean_note, normalise_text
+from ..textio import MAX_CHARS, prepare_note
 from .claims import Claim, ClaimRules
 from .io import STDIO, AuditInputError, RawRow, format_of, open_reader, open_writer
 from .rows import CLAIM_FIELDS, result_row
@@ -132,11 +132,11 @@ def check_rows(tasks: list[tuple[int, Any, Any]]) -> list[tuple[dict | None, str
             if text is None:
                 raise CdtError("E001")
             info = checker.catalog.get(str(code).strip())
-            original = clean_note(_note_text(text), checker.max_chars)
+            prepared = prepare_note(_note_text(text), checker.max_chars)
         except CdtError as exc:
             out[k] = (None, str(exc), None)
             continue
-        ready.append((k, original, *normalise_text(original), info))
+        ready.append((k, *prepared, info))
     try:
         docs = list(checker.nlp.pipe((t for _, _, t, _, _ in ready), batch_size=max(1, len(ready))))
     except Exception:  # noqa: BLE001 - one bad note must not stop the chunk: retry one by one below

@@ -55,10 +55,10 @@ _ITEM_FIELDS = {
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
-#: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
-#: line break or a field separator
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
 _LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.IGNORECASE)
+#: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
+#: line break or a field separator
 _FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
