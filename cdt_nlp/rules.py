@@ -18,7 +18,10 @@ from .errors import CdtError
 
 #: file name -> (required top-level key, allowed extra keys)
 RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
-    "sections.json": ("section_rules", frozenset({"placeholder_bodies", "header_prefixes", "prior_note"})),
+    "sections.json": (
+        "section_rules",
+        frozenset({"placeholder_bodies", "header_prefixes", "header_suffixes", "sentence_openers", "prior_note"}),
+    ),
     "items.json": ("item_rules", frozenset({"sentence_filters"})),
     "context.json": ("context_rules", frozenset({"scope"})),
     "lexicon.json": ("term_sets", frozenset()),

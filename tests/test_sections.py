@@ -35,6 +35,8 @@ from cdt_nlp.components.sections import SectionDetector
         ("S: pain LL x2wk|O: CBCT #19 read by me|A: abscess|P: ext", ["history", "objective", "impression", "plan"]),
         ("CC: swelling | FINDINGS: 4 mm stone | IMPRESSION: sialolith", ["chief_complaint", "findings", "impression"]),
         ("hpi: pain x2wk///findings: no stone///a: sialadenitis", ["history", "findings", "impression"]),
+        # an unknown label named for what it holds
+        ("Referring question: stone or mass?\nUS L SMG by me.", ["rationale"]),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):
@@ -138,3 +140,19 @@ def test_text_copied_forward_from_an_earlier_note_is_one_prior_note_section(nlp,
     assert len(prior) == 1 and text[prior[0].start : prior[0].end] == copied
     # the headers inside the copied text ("Plan:") are not this visit's sections
     assert all(s.start >= prior[0].end or s is prior[0] for s in sections)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("You asked me one thing: is it the gland or a node?", None),
+        ("We took a small scan: it shows a 4 mm stone.", None),
+        ("It is simple: the joint is worn.", None),
+        ("Reason for scope: recurrent swelling.", "Reason for scope"),
+        ("Tech notes: 8x8 FOV.", "Tech notes"),
+    ],
+)
+def test_sentence_before_a_colon_is_not_a_header(nlp, text, label):
+    doc = nlp(text)
+    headers = [s.header for s in doc._.cdt_sections]
+    assert headers == ([label] if label else [])

@@ -146,6 +146,16 @@ class SectionDetector:
         self._prefixes = sorted(
             ((k, v) for k, v in prefixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
         )
+        suffixes = rules.get("header_suffixes", {})
+        #: (label suffix, section) for unknown labels that end in a telling word ("Dr. Kemp's question:")
+        self._suffixes = sorted(
+            ((k, v) for k, v in suffixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
+        )
+        sentence_words = rules.get("sentence_openers", {}).get("words", [])
+        #: a generic label that opens like a sentence ("You asked me one thing:") is not a header
+        self._sentence_label = re.compile(
+            rf"(?:{'|'.join(map(re.escape, sentence_words)) or '(?!)'})\s+[a-z]", re.IGNORECASE
+        )
         prior = rules.get("prior_note", {})
         openers, markers, entries = (
             term_alternation(prior.get(key, [])) or "(?!)" for key in ("openers", "markers", "entry_starts")
@@ -192,9 +202,11 @@ class SectionDetector:
             k = bisect.bisect_right(named_starts, start)
             inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
             covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
-            if not (inside or covers):
+            if not (inside or covers) and not self._sentence_label.match(m.group("h")):
                 label = re.sub(r"\s+", " ", m.group("h").lower())
-                section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), "other")
+                section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
+                    (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
+                )
                 hits[start] = (m.end(), section, m.group("h"))
         # drop hits nested inside another header
         ordered = sorted(hits.items())
