@@ -160,9 +160,10 @@ class SectionDetector:
         openers, markers, entries = (
             term_alternation(prior.get(key, [])) or "(?!)" for key in ("openers", "markers", "entry_starts")
         )
-        self._prior_open = re.compile(rf"(?im)^[ \t]*(?:{openers})\b")
+        # at a line start or a one-line export's field start ("... | [copied from 4/16] CC: ...")
+        self._prior_open = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
-        self._entry_start = re.compile(rf"(?im)^[ \t]*(?:{entries})")
+        self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{entries})")
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -227,21 +228,20 @@ class SectionDetector:
 
     def prior_blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Text copied forward from an earlier encounter, as (start, opener end, end): from an
-        opener at a line start ("PREVIOUS NOTE 3/2:") to a copy marker ("[carried forward]",
-        included), a line that starts today's entry ("4/18:", "TODAY", "---") or a blank line."""
+        opener at a line or export-field start ("PREVIOUS NOTE 3/2:", "| [copied from 4/16]") to a
+        copy marker ("[carried forward]", included), a line or field that starts today's entry
+        ("4/18:", "TODAY", "---") or a blank line."""
         blocks = []
         pos = 0
         while True:
             opener = self._prior_open.search(text, pos)
             if opener is None:
                 return blocks
-            line_end = text.find("\n", opener.end())
-            line_end = len(text) if line_end == -1 else line_end
             ends = [len(text)]
             blank = BLANK_LINE.search(text, opener.end())
             if blank:
                 ends.append(blank.start())
-            entry = self._entry_start.search(text, line_end)
+            entry = self._entry_start.search(text, opener.end())
             if entry:
                 ends.append(entry.start())
             end = min(ends)
@@ -332,7 +332,8 @@ class SectionDetector:
         if has_field_break(text):
             for m in FIELD_BREAK.finditer(text):
                 starts.add(m.end())
-        for m in re.finditer(r"[.!?;]+[\"')\]]*\s+(?=\S)", text):
+        # a stop followed by space, or glued to the next sentence's capital ("No shadowing.Measurements")
+        for m in re.finditer(r"[.!?;]+[\"')\]]*(?:\s+(?=\S)|(?<=[a-z][.!?;])(?=[A-Z][a-z]))", text):
             # the word before the stop (a bounded look back: longer words decide the same way)
             word = _LAST_WORD.search(text, max(0, m.start() - 64), m.start())
             if (
