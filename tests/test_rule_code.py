@@ -219,6 +219,18 @@ CASES = [
         "findings 6 millimeter echogenic focus period impressions colon obstructing sialolith period",
         "D0370",
     ),
+    # another study's limits in a clause before it do not make the service an order
+    (
+        "The change is in the disc, which neither plain films nor cone beam can show, I imaged both joints with "
+        "MRI in our unit today and have read it myself: anterior disc displacement without reduction on the right.",
+        "D0369",
+    ),
+    # today's entry after a copied-forward block opens with markup
+    (
+        "**Carried forward from 2/2 visit** S: wants implants, hx ext #3.\n**Today 2/20:** Full arch maxillary "
+        "CBCT captured, mandible excluded. Not read here - volume sent to OMFR for report.",
+        "D0382",
+    ),
 ]
 
 
@@ -250,6 +262,12 @@ FACT_CASES = [
     # awaiting the read, or sent to someone for it, means read elsewhere
     ("US R parotid obtained, 14 images stored. F/u: await radiology read.", "read_elsewhere"),
     ("Volume sent to Dr. Esposito and to Dr. Lang (outside OMR) for the radiology read.", "read_elsewhere"),
+    # a reader who had no role in acquisition, a scan someone else's dentist took, a disc brought in
+    ("Limited CBCT submitted for a read; this reader had no role in acquisition.", "outside_images"),
+    ("I looked at the cone beam scan your former dentist took last spring.", "outside_images"),
+    ("Thank you for bringing in the disc with your scan.", "outside_images"),
+    # "Reading it:" opens the practitioner's own read
+    ("Full mandibular arch CBCT captured today, 15x6 field.Reading it: #30 site too narrow, graft first.", "own_read"),
 ]
 
 

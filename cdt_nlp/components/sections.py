@@ -163,7 +163,7 @@ class SectionDetector:
         # at a line start or a one-line export's field start ("... | [copied from 4/16] CC: ...")
         self._prior_open = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
-        self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{entries})")
+        self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)

@@ -10,6 +10,7 @@ the code suggester. Results: ``doc.spans["cdt_facts"]`` and ``doc._.cdt_facts``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan"})
 #: field-of-view patterns that qualify the others rather than name a field
+#: a clause break followed by a subject: the words before it belong to another clause
+_NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
 FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 
 
@@ -178,7 +181,14 @@ class ServiceDetector:
         first, last = token_range(doc, start, end)
         sent_start, sent_end = sentence_tokens(doc, first)
         # the text around the mention, inside its sentence
-        window = tokens_text(doc, max(sent_start, first - self.order_window), min(sent_end, last + 4))
+        window_start = max(sent_start, first - self.order_window)
+        window = tokens_text(doc, window_start, min(sent_end, last + 4))
+        # a new clause with its own subject before the mention starts the window ("which cone beam
+        # can't show, I imaged the joints with MRI": the first clause is about another study)
+        lead = len(tokens_text(doc, window_start, first))
+        clause_starts = [m.start() + 1 for m in _NEW_CLAUSE.finditer(window, 0, lead)]
+        if clause_starts:
+            window = window[clause_starts[-1] :]
         before = tokens_text(doc, max(sent_start, first - 4), first)
         after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
