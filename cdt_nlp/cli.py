@@ -129,6 +129,8 @@ DEFAULT_TRAINING = (
     "corpus/tune7a.jsonl",
     "corpus/tune7b.jsonl",
     "corpus/tune8.jsonl",
+    "corpus/tune9a.jsonl",
+    "corpus/tune9b.jsonl",
 )
 
 
