@@ -274,3 +274,11 @@ FACT_CASES = [
 @pytest.mark.parametrize(("note", "fact"), FACT_CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(FACT_CASES)])
 def test_service_fact_case(checker, note, fact):
     assert getattr(checker.nlp(note)._.cdt_facts, fact) is True
+
+
+def test_a_modality_off_the_table_is_not_performed(checker):
+    note = (
+        "She has a pacemaker, so MRI was off the table, and I needed to see the disc. Left TMJ arthrogram by me: "
+        "contrast injected into the lower joint space under fluoroscopy, disc anterior on opening."
+    )
+    assert checker.nlp(note)._.cdt_facts.performed == {"arthrography"}
