@@ -47,8 +47,6 @@ _ITEM_FIELDS = {
     "sections",
     "cues",
     "placeholders",
-    "needs_imaging_in_note",
-    "section_needs_content",
     "section_requires_cue",
     "impression_needs_conclusion",
 }
