@@ -225,6 +225,10 @@ CASES = [
         "MRI in our unit today and have read it myself: anterior disc displacement without reduction on the right.",
         "D0369",
     ),
+    # "3D" and scanner names for cone beam CT in an office's shorthand
+    ("PA can't show the canal -> CS 8100 3D 5x5 vol #19 site, taken & read DO: 14 mm crest to canal.", "D0364"),
+    ("Pano exaggerates bone ht so took upper arch 3D (10x10, whole max), cap/read: #3 site 3.5 mm.", "D0366"),
+    ("Implant consult only; 3D printed guide ordered from the lab, pano reviewed.", "NONE"),
     # today's entry after a copied-forward block opens with markup
     (
         "**Carried forward from 2/2 visit** S: wants implants, hx ext #3.\n**Today 2/20:** Full arch maxillary "

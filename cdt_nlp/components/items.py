@@ -90,7 +90,6 @@ class ItemDetector:
             for name, pats in items.get("sentence_filters", {}).items()
         }
         self._items: dict[str, dict[str, Any]] = {}
-        all_cues: list[Any] = []
         for item, spec in items["item_rules"].items():
             if item not in ITEMS:
                 raise ValueError(f"items.json: unknown item '{item}'")
@@ -117,9 +116,6 @@ class ItemDetector:
                         "section_needs": section_needs,
                     }
                 )
-            for cue in cues:
-                cue["index"] = len(all_cues)
-                all_cues.append(cue["regex"])
             placeholders = spec.get("placeholders")
             self._items[item] = {
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
@@ -128,9 +124,6 @@ class ItemDetector:
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
             }
-
-        # one RE2 pass over a note says which cue patterns can match in it at all
-        self._cue_set = fastre.PatternSet(all_cues)
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
@@ -282,15 +275,12 @@ class ItemDetector:
         section_starts = [s.start for s in sections]
         sentence_starts = [start for start, _ in sents]
         memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
-        possible = set(self._cue_set.candidates(text))
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
                     continue
                 self._section_evidence(doc, spans, seen, item, spec, section, sents, sentence_starts)
             for cue in spec["cues"]:
-                if cue["index"] not in possible:
-                    continue  # no match anywhere in the note
                 for m in cue["regex"].finditer(text):
                     if not m.group(0).strip():
                         continue
