@@ -219,7 +219,7 @@ class SectionDetector:
         sections = []
         for i, (start, end, section, header) in enumerate(merged):
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
-            stop = self._body_end(text, end, stop, section, start)
+            stop = self._body_end(text, start, end, stop, section)
             body = text[end:stop]
             # a label the rules do not know has no placeholder meaning: its body is plain text
             status = self.body_status(body) if section != "other" else None
@@ -272,7 +272,7 @@ class SectionDetector:
             out.append(Section("prior_note", text[start:opener_end].strip(), start, opener_end, end, None))
         return sorted(out, key=lambda s: s.start)
 
-    def _body_end(self, text: str, body_start: int, stop: int, section: str, header_start: int | None = None) -> int:
+    def _body_end(self, text: str, header_start: int, body_start: int, stop: int, section: str) -> int:
         """Where a body ends: the next header, or earlier for one-line headers, headers in the middle
         of a line ("CBCT taken today - read: 9 mm to canal") and paragraphs."""
         line_end = text.find("\n", body_start, stop)
@@ -281,7 +281,7 @@ class SectionDetector:
         inline = text[body_start:line_end].strip()
         if inline and section in ONE_LINE_SECTIONS:
             return line_end
-        if inline and header_start is not None:
+        if inline:
             lead = text[text.rfind("\n", 0, header_start) + 1 : header_start]
             if lead.strip(" \t|/*-•>#0123456789.)"):
                 return line_end

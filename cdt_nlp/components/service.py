@@ -35,9 +35,9 @@ ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan"})
 #: field-of-view patterns that qualify the others rather than name a field
+FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 #: a clause break followed by a subject: the words before it belong to another clause
 _NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
-FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 
 
 @dataclass
