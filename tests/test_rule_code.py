@@ -280,6 +280,41 @@ def test_service_fact_case(checker, note, fact):
     assert getattr(checker.nlp(note)._.cdt_facts, fact) is True
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        # an earlier film dated in chart shorthand or in words
+        "Hx: swelling L floor of mouth. OPG 3 wks ago read as negative.",
+        "Hx: swelling L floor of mouth. Panoramic film two weeks ago was negative.",
+        # what a film cannot show is a reason for the scan, not a film taken today
+        "Reason for the scan: a panoramic film can't show the soft tissue of the gland.",
+    ],
+)
+def test_a_film_dated_earlier_or_named_for_its_limits_is_not_taken_today(checker, note):
+    assert "panoramic" not in checker.nlp(note)._.cdt_facts.performed
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # an arthrogram described by what was done, without the word
+        "Needle placed in the upper joint space of the right TMJ under fluoro and 0.8 mL contrast injected; "
+        "films at closed and open positions.",
+        "Under fluoroscopy I injected iodinated contrast into the left inferior joint space and took radiographs.",
+    ],
+)
+def test_an_arthrogram_described_without_its_name_is_performed(checker, note):
+    assert "arthrography" in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_contrast_in_a_joint_space_on_mri_or_a_lavage_is_not_an_arthrogram(checker):
+    for note in (
+        "Arthrocentesis of the left TMJ: needles in the upper joint space, lavage with 200 mL saline.",
+        "MRI of both TMJs: effusion in the superior joint space on the left, disc displaced without reduction.",
+    ):
+        assert "arthrography" not in checker.nlp(note)._.cdt_facts.performed
+
+
 def test_a_modality_off_the_table_is_not_performed(checker):
     note = (
         "She has a pacemaker, so MRI was off the table, and I needed to see the disc. Left TMJ arthrogram by me: "
