@@ -64,6 +64,13 @@ def test_sections_header_styles(nlp, text, expected):
         ("pending | ortho consult next week", "deferred"),
         ("4 mm stone in the duct", None),
         ("no stone seen, duct normal", None),
+        # a read done elsewhere: "not done here" then where the images went, or only where they went
+        ("Not done at our clinic. Volume released to Dr. K. Amsel for review.", "empty"),
+        ("volume uploaded to the hospital PACS for Dr. Ruiz to read", "deferred"),
+        ("images forwarded to OMR", "deferred"),
+        ("images sent to OMR; no radiolucency seen on my review", None),
+        # a header glued to the body ends what the placeholder may cover
+        ("images sent to OMR for readReason:pain #30 for 3 weeks", None),
     ],
 )
 def test_sections_placeholder_bodies(nlp, body, status):
