@@ -69,6 +69,8 @@ def test_sections_header_styles(nlp, text, expected):
         ("volume uploaded to the hospital PACS for Dr. Ruiz to read", "deferred"),
         ("images forwarded to OMR", "deferred"),
         ("images sent to OMR; no radiolucency seen on my review", None),
+        ("refer to chart", "empty"),
+        ("Refer to the referral letter.", "empty"),
         # a header glued to the body ends what the placeholder may cover
         ("images sent to OMR for readReason:pain #30 for 3 weeks", None),
     ],
