@@ -131,6 +131,8 @@ DEFAULT_TRAINING = (
     "corpus/tune8.jsonl",
     "corpus/tune9a.jsonl",
     "corpus/tune9b.jsonl",
+    "corpus/tune10a.jsonl",
+    "corpus/tune10b.jsonl",
 )
 
 
