@@ -165,3 +165,21 @@ def test_sentence_before_a_colon_is_not_a_header(nlp, text, label):
     doc = nlp(text)
     headers = [s.header for s in doc._.cdt_sections]
     assert headers == ([label] if label else [])
+
+
+def test_last_word_matches_the_regex_it_replaces():
+    """The word before a stop (checked for abbreviations) is what ``([A-Za-z.]+)$`` finds,
+    including where ``$`` matches just before a line break at the window's end."""
+    import random
+    import re
+
+    from cdt_nlp.components.sections import _last_word
+
+    regex = re.compile(r"([A-Za-z.]+)$")
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab.C \n1;") for _ in range(rng.randint(0, 12)))
+        lo = rng.randint(0, len(text))
+        hi = rng.randint(lo, len(text))
+        m = regex.search(text, lo, hi)
+        assert _last_word(text, lo, hi) == (m.group(1) if m else None), (text, lo, hi)

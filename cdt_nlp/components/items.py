@@ -28,7 +28,15 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
-from ._state import char_span, doc_text, rules_from_disk, rules_to_disk, sentence_bounds, set_meta, token_at_char
+from ._state import (
+    META_KEY,
+    doc_text,
+    rules_from_disk,
+    rules_to_disk,
+    sentence_bounds,
+    token_offsets,
+    token_range,
+)
 from .sections import OTHER_ENCOUNTER_SECTIONS, Section
 
 SPAN_KEY = "cdt_items"
@@ -51,6 +59,7 @@ _ITEM_FIELDS = {
     "impression_needs_conclusion",
 }
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
+_SPACES = re.compile(r"\s+")
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
@@ -124,6 +133,9 @@ class ItemDetector:
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
             }
+        #: every cue of every item in scan order, and one RE2 pass that says which can match a text
+        self._all_cues = [(item, cue) for item, spec in self._items.items() for cue in spec["cues"]]
+        self._cue_prescan = fastre.PatternSet([cue["regex"] for _, cue in self._all_cues])
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
@@ -257,12 +269,22 @@ class ItemDetector:
         return True
 
     def _add(self, doc: Doc, spans: list[Span], seen: set, item: str, start: int, end: int, **meta: Any) -> None:
-        span = char_span(doc, start, end, label=item)
-        if span is None or (item, span.start, span.end) in seen:
-            return
-        seen.add((item, span.start, span.end))
+        tokens = token_range(doc, start, end)
+        if tokens is not None and (item, *tokens) not in seen:
+            self._keep(doc, spans, seen, item, tokens, meta)
+
+    @staticmethod
+    def _keep(doc: Doc, spans: list[Span], seen: set, item: str, tokens: tuple[int, int], meta: dict) -> None:
+        """Add the evidence span of ``item`` over ``tokens`` (not yet in ``seen``) with ``meta``."""
+        seen.add((item, *tokens))
+        span = Span(doc, *tokens, label=item)
         spans.append(span)
-        set_meta(span, **meta, _label=item)
+        key = (META_KEY, item, span.start_char, span.end_char)
+        known = doc.user_data.get(key)
+        if known is None:
+            doc.user_data[key] = meta
+        else:
+            known.update(meta)
 
     # -- main ------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -271,58 +293,64 @@ class ItemDetector:
         spans: list[Span] = []
         seen: set = set()
         sent_tokens, sents = sentence_bounds(doc)  # first tokens, (start char, end char)
+        tok_starts, text_ends, ws_ends = token_offsets(doc)
         facts = doc._.cdt_facts
         section_starts = [s.start for s in sections]
         sentence_starts = [start for start, _ in sents]
         memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
+        # the cues RE2 shows can match somewhere in the text (the others have no match to look at)
+        candidates = set(self._cue_prescan.candidates(text))
+        cue_index = -1
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
                     continue
                 self._section_evidence(doc, spans, seen, item, spec, section, sents, sentence_starts)
+            placeholder = spec["placeholder"]
             for cue in spec["cues"]:
+                cue_index += 1
+                if cue_index not in candidates:
+                    continue
+                kind = cue.get("kind", "content")
                 for m in cue["regex"].finditer(text):
-                    if not m.group(0).strip():
+                    start, end = m.span()
+                    if start == end or not text[start:end].strip():
                         continue
-                    start = m.start()
                     k = bisect_right(section_starts, start) - 1
                     section = sections[k] if k >= 0 and start < sections[k].end else None
                     if k >= 0 and start < sections[k].body_start:
                         continue  # the header itself: the section evidence speaks for it
                     if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
                         continue  # copied forward from an earlier visit: documents nothing of this one
-                    token = token_at_char(doc, start)
-                    if token is None:
+                    # the token holding ``start`` (as token_at_char), and the last one before ``end``
+                    t = bisect_right(tok_starts, start) - 1
+                    if t < 0 or start >= ws_ends[t]:
                         continue
+                    token = t + 1 if start == text_ends[t] else t
                     sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
                     if section is not None and section.body_status is not None:
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
+                    last = bisect_right(tok_starts, end - 1) - 1
+                    if last < 0 or end - 1 >= ws_ends[last] or (item, token, last + 1) in seen:
+                        continue  # no tokens (as char_span), or evidence already kept there
                     sent_text = text[sent_start:sent_end]
                     clause = None
-                    if cue.get("kind", "content") == "content":
-                        clause = partial(self._clause, text, sent_start, sent_end, start, m.end())
+                    if kind == "content":
+                        clause = partial(self._clause, text, sent_start, sent_end, start, end)
                     if not self._cue_allowed(cue, sent_start, sent_text, section, facts, memo, clause):
                         continue
-                    meta: dict[str, Any] = {}
-                    placeholder = spec["placeholder"]
+                    meta: dict[str, Any] = {
+                        "trigger": m.group(0),
+                        "kind": kind,
+                        "affirms": cue.get("affirms", True),
+                        "section": section.name if section else None,
+                        "sentence": (sent_start, sent_end),
+                        "source": "cue",
+                    }
                     if placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
-                    self._add(
-                        doc,
-                        spans,
-                        seen,
-                        item,
-                        m.start(),
-                        m.end(),
-                        trigger=m.group(0),
-                        kind=cue.get("kind", "content"),
-                        affirms=cue.get("affirms", True),
-                        section=section.name if section else None,
-                        sentence=(sent_start, sent_end),
-                        source="cue",
-                        **meta,
-                    )
+                    self._keep(doc, spans, seen, item, (token, last + 1), meta)
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
 
@@ -337,7 +365,7 @@ class ItemDetector:
                     break
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
-            clean = re.sub(r"\s+", " ", body).strip(" .;:-\n\t|")
+            clean = _SPACES.sub(" ", body).strip(" .;:-\n\t|")
             first = _FIRST_BREAK.split(body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):

@@ -48,7 +48,23 @@ def has_field_break(text: str) -> bool:
     return "|" in text or "///" in text or "<" in text
 
 
-_LAST_WORD = re.compile(r"([A-Za-z.]+)$")
+_SPACES = re.compile(r"\s+")
+_LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
+_TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+
+
+def _last_word(text: str, lo: int, hi: int) -> str | None:
+    """``re.compile(r"([A-Za-z.]+)$").search(text, lo, hi).group(1)`` (``None`` for no match)
+    without trying every start position: the run of letters and dots that ends at ``hi`` (or
+    just before a line break there, where ``$`` also matches)."""
+    end = hi - 1 if hi > lo and text[hi - 1] == "\n" else hi
+    i = end
+    while i > lo and text[i - 1] in _WORD_CHARS:
+        i -= 1
+    return text[i:end] if i < end else None
+
+
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
 )
@@ -161,7 +177,7 @@ class SectionDetector:
             term_alternation(prior.get(key, [])) or "(?!)" for key in ("openers", "markers", "entry_starts")
         )
         # at a line start or a one-line export's field start ("... | [copied from 4/16] CC: ...")
-        self._prior_open = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
+        self._prior_open = fastre.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
         self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
         placeholders = rules.get("placeholder_bodies", {})
@@ -186,7 +202,7 @@ class SectionDetector:
                     continue
                 if regex is self._line and not header.isupper():
                     continue
-                key = re.sub(r"\s+", " ", header.lower())
+                key = _SPACES.sub(" ", header.lower())
                 section = self._header_to_section.get(key)
                 if section is None:
                     continue
@@ -204,7 +220,7 @@ class SectionDetector:
             inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
             covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
             if not (inside or covers) and not self._sentence_label.match(m.group("h")):
-                label = re.sub(r"\s+", " ", m.group("h").lower())
+                label = _SPACES.sub(" ", m.group("h").lower())
                 section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
                     (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
                 )
@@ -320,8 +336,8 @@ class SectionDetector:
         return status
 
     def _placeholder_status(self, body: str) -> str | None:
-        cleaned = re.sub(r"[\s:.\-,;|]+$", "", re.sub(r"^[\s:.\-,;|]+", "", body)).strip()
-        cleaned = re.sub(r"\s+", " ", cleaned)
+        cleaned = _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", body)).strip()
+        cleaned = _SPACES.sub(" ", cleaned)
         for status in ("empty", "deferred"):
             pattern = self._placeholder.get(status)
             if pattern is not None and pattern.match(cleaned):
@@ -340,20 +356,18 @@ class SectionDetector:
         # a stop followed by space, or glued to the next sentence's capital ("No shadowing.Measurements")
         for m in re.finditer(r"[.!?;]+[\"')\]]*(?:\s+(?=\S)|(?<=[a-z][.!?;])(?=[A-Z][a-z]))", text):
             # the word before the stop (a bounded look back: longer words decide the same way)
-            word = _LAST_WORD.search(text, max(0, m.start() - 64), m.start())
-            if (
-                text[m.start()] == "."
-                and word
-                and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1)
-            ):
-                continue
+            if text[m.start()] == ".":
+                word = _last_word(text, max(0, m.start() - 64), m.start())
+                if word and (word.lower().rstrip(".") in _ABBREVIATIONS or len(word) == 1):
+                    continue
             starts.add(m.end())
-        for m in re.finditer(r"\n", text):
-            # a line that ends with terminal punctuation or is short starts a new sentence
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            line = text[line_start : m.start()].rstrip()
+        # a line that ends with terminal punctuation or is short starts a new sentence
+        pos = 0
+        for line in text.split("\n")[:-1]:
+            pos += len(line) + 1  # just after the line's "\n"
+            line = line.rstrip()
             if not line or line[-1] in ".!?:;" or len(line) < 60 or DICTATED_STOP.search(line):
-                starts.add(m.end())
+                starts.add(pos)
         return starts
 
     def __call__(self, doc: Doc) -> Doc:
