@@ -112,10 +112,12 @@ class LinearScorer:
 
     def predict_proba(self, table: np.ndarray) -> np.ndarray:
         """Same input as the sklearn pipeline: column 0 text, then the feature columns."""
-        texts = table[:, 0]
+        return self.proba_rows(table[:, 0], table[:, 1:].astype(float))
+
+    def proba_rows(self, texts, facts: np.ndarray) -> np.ndarray:
+        """Probabilities for ``texts`` with their feature rows ``facts`` (floats, one row each)."""
         n_classes = len(self.classes_)
-        facts = (table[:, 1:].astype(float) - self.mean) / self.scale
-        scores = facts @ self._fact_coef + self._intercept
+        scores = (facts - self.mean) / self.scale @ self._fact_coef + self._intercept
         for r, text in enumerate(texts):
             columns, values = self._tfidf(str(text))
             scores[r] += values @ self._text_coef[columns]
@@ -124,7 +126,10 @@ class LinearScorer:
         proba = np.zeros((len(texts), len(self.folds) * n_classes))
         proba[:, self._scatter] = calibrated
         proba = proba.reshape(len(texts), len(self.folds), n_classes)
-        denominator = proba.sum(axis=2, keepdims=True)
-        safe = np.where(denominator > 0, denominator, 1.0)
-        proba = np.where(denominator > 0, proba / safe, 1.0 / n_classes)
-        return proba.mean(axis=1)
+        denominator = np.add.reduce(proba, axis=2, keepdims=True)
+        if (denominator > 0).all():
+            proba = proba / denominator
+        else:
+            safe = np.where(denominator > 0, denominator, 1.0)
+            proba = np.where(denominator > 0, proba / safe, 1.0 / n_classes)
+        return np.add.reduce(proba, axis=1) / len(self.folds)

@@ -117,6 +117,10 @@ class CodeSuggester:
 
     def suggest(self, text: str, features: dict[str, float]) -> list[Suggestion]:
         """All classes for one note, most probable first."""
+        scorer = getattr(self.pipeline, "proba_rows", None)
+        if scorer is not None:  # the exported arrays: no object table to build for one note
+            facts = np.array([[features[name] for name in FEATURE_NAMES]], dtype=float)
+            return self.rank(scorer([text], facts)[0])
         return self.rank(self.predict_proba([text], [features])[0])
 
     def is_mismatch(self, target: str, ranked: list[Suggestion]) -> bool:

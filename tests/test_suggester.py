@@ -75,6 +75,11 @@ def test_suggester_array_scorer_equals_the_sklearn_pipeline(tiny_model, nlp):
     notes = [n for n in read_labelled(ROOT / "corpus" / "dev.jsonl")][:15]
     texts, feats = extract_features(notes, checker)
     assert np.allclose(arrays.predict_proba(texts, feats), pipeline.predict_proba(texts, feats), atol=1e-12)
+    # one note at a time (the checker's path, without the object table) gives the same numbers
+    for text, feat in zip(texts, feats, strict=True):
+        one, batch = arrays.suggest(text, feat), pipeline.suggest(text, feat)
+        assert [s.code for s in one] == [s.code for s in batch]
+        assert np.allclose([s.probability for s in one], [s.probability for s in batch], atol=1e-12)
 
 
 def test_suggester_missing_manifest_is_a_clear_error(tmp_path):
