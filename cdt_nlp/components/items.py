@@ -60,6 +60,8 @@ _ITEM_FIELDS = {
 }
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
 _SPACES = re.compile(r"\s+")
+#: a line break or an export's field separator (see sections.FIELD_SPLIT)
+_LINE_OR_FIELD = re.compile(r"\n|\r|\|+|/{3,}|<br\s*/?>", re.IGNORECASE)
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
@@ -79,6 +81,23 @@ NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "pla
 #: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
 #: or a capture statement in one clause does not cancel a result stated in the next
 CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result"})
+
+
+def _first_line_end(text: str, section: Section) -> int:
+    """Where the first line (or export field) with text of a section's body ends: a placeholder
+    status speaks for that line; a later line of the body ("Report: pending" then "RTC 2 wks")
+    is content of its own."""
+    body_start, end = section.body_start, section.end
+    pos = body_start
+    while pos < end:
+        m = _LINE_OR_FIELD.search(text, pos, end)
+        stop = m.start() if m else end
+        if text[pos:stop].strip(" \t:.-,;|"):
+            return stop
+        if m is None:
+            return end
+        pos = m.end()
+    return end
 
 
 class ItemDetector:
@@ -328,7 +347,11 @@ class ItemDetector:
                         continue
                     token = t + 1 if start == text_ends[t] else t
                     sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
-                    if section is not None and section.body_status is not None:
+                    if (
+                        section is not None
+                        and section.body_status is not None
+                        and start < _first_line_end(text, section)
+                    ):
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
                     last = bisect_right(tok_starts, end - 1) - 1
                     if last < 0 or end - 1 >= ws_ends[last] or (item, token, last + 1) in seen:
