@@ -321,3 +321,26 @@ def test_a_modality_off_the_table_is_not_performed(checker):
         "contrast injected into the lower joint space under fluoroscopy, disc anterior on opening."
     )
     assert checker.nlp(note)._.cdt_facts.performed == {"arthrography"}
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # a sialogram described by what was done, without the word
+        "L Wharton's duct papilla cannulated with a 24G catheter, 0.8 mL water-soluble contrast, "
+        "occlusal + lateral films, 5 min emptying film.",
+        "Under good light, iodinated contrast was instilled into the right Stensen's duct and films were taken.",
+    ],
+)
+def test_a_sialogram_described_without_its_name_is_performed(checker, note):
+    assert "sialography" in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_cannulated_duct_without_contrast_is_not_a_sialogram(checker):
+    note = "R Stensen's papilla dilated and cannulated; 1.1 mm scope advanced to the hilum, no stone seen."
+    assert "sialography" not in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_3d_of_a_jaw_taken_is_a_cone_beam(checker):
+    note = "3D lower (8x9, whole mand) taken + read today. Ht 17-21 mm anteriorly, canal 9 mm below the crest."
+    assert "cbct" in checker.nlp(note)._.cdt_facts.performed
