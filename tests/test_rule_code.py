@@ -344,3 +344,15 @@ def test_a_cannulated_duct_without_contrast_is_not_a_sialogram(checker):
 def test_3d_of_a_jaw_taken_is_a_cone_beam(checker):
     note = "3D lower (8x9, whole mand) taken + read today. Ht 17-21 mm anteriorly, canal 9 mm below the crest."
     assert "cbct" in checker.nlp(note)._.cdt_facts.performed
+
+
+@pytest.mark.parametrize(
+    ("note", "modality"),
+    [
+        ("Se tomó tomografía de haz cónico del maxilar superior completo para planear implantes.", "cbct"),
+        ("Ultrasonido de la glándula submandibular izquierda hecho hoy en el consultorio.", "ultrasound"),
+        ("Resonancia magnética de ATM bilateral realizada hoy, boca abierta y cerrada.", "mri"),
+    ],
+)
+def test_a_service_written_in_spanish_is_performed(checker, note, modality):
+    assert modality in checker.nlp(note)._.cdt_facts.performed
