@@ -356,3 +356,10 @@ def test_3d_of_a_jaw_taken_is_a_cone_beam(checker):
 )
 def test_a_service_written_in_spanish_is_performed(checker, note, modality):
     assert modality in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_scan_the_patient_declined_is_not_performed(checker):
+    note = "Endo #19, pain x 3 days. Limited CBCT to r/o a second mesial canal - pt declined, cost."
+    facts = checker.nlp(note)._.cdt_facts
+    assert "cbct" not in facts.performed
+    assert "cbct" in facts.ordered  # proposed: its reason still counts as a rationale

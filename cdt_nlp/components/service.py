@@ -154,6 +154,8 @@ class ServiceDetector:
         self._same_visit = compile_list(spec["same_visit"])
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
+        # "CBCT to r/o a second canal - pt declined": proposed, refused later in the sentence
+        self._refusals = compile_list(spec["refusals"]) if spec.get("refusals") else None
         self._fov_context = compile_list(spec["fov_context"])
         # "patient moved, scan aborted" cancels the capture unless the note says it was retaken
         self._aborted = compile_list(spec["aborted"])
@@ -193,6 +195,8 @@ class ServiceDetector:
         after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
+        if self._refusals is not None and self._refusals.search(tokens_text(doc, last, sent_end)):
+            return "ordered"  # proposed and refused: not done, but the reason for it still stands
         if self._orders.search(window):
             return "ordered"
         if self._prior.search(window):
