@@ -133,6 +133,8 @@ DEFAULT_TRAINING = (
     "corpus/tune9b.jsonl",
     "corpus/tune10a.jsonl",
     "corpus/tune10b.jsonl",
+    "corpus/tune11a.jsonl",
+    "corpus/tune11b.jsonl",
 )
 
 
