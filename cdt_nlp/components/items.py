@@ -152,9 +152,6 @@ class ItemDetector:
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
             }
-        #: every cue of every item in scan order, and one RE2 pass that says which can match a text
-        self._all_cues = [(item, cue) for item, spec in self._items.items() for cue in spec["cues"]]
-        self._cue_prescan = fastre.PatternSet([cue["regex"] for _, cue in self._all_cues])
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
@@ -317,9 +314,6 @@ class ItemDetector:
         section_starts = [s.start for s in sections]
         sentence_starts = [start for start, _ in sents]
         memo: dict = {}  # per-sentence pattern tests, shared by every cue of this doc
-        # the cues RE2 shows can match somewhere in the text (the others have no match to look at)
-        candidates = set(self._cue_prescan.candidates(text))
-        cue_index = -1
         for item, spec in self._items.items():
             for section in sections:
                 if section.name not in spec["sections"]:
@@ -327,9 +321,6 @@ class ItemDetector:
                 self._section_evidence(doc, spans, seen, item, spec, section, sents, sentence_starts)
             placeholder = spec["placeholder"]
             for cue in spec["cues"]:
-                cue_index += 1
-                if cue_index not in candidates:
-                    continue
                 kind = cue.get("kind", "content")
                 for m in cue["regex"].finditer(text):
                     start, end = m.span()
