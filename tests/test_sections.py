@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdt_nlp.components.sections import SectionDetector
+from cdt_nlp.components.sections import SectionDetector, _last_word
 
 
 @pytest.mark.parametrize(
@@ -170,11 +171,6 @@ def test_sentence_before_a_colon_is_not_a_header(nlp, text, label):
 def test_last_word_matches_the_regex_it_replaces():
     """The word before a stop (checked for abbreviations) is what ``([A-Za-z.]+)$`` finds,
     including where ``$`` matches just before a line break at the window's end."""
-    import random
-    import re
-
-    from cdt_nlp.components.sections import _last_word
-
     regex = re.compile(r"([A-Za-z.]+)$")
     rng = random.Random(7)
     for _ in range(20_000):

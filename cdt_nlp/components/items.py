@@ -28,16 +28,8 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
-from ._state import (
-    META_KEY,
-    doc_text,
-    rules_from_disk,
-    rules_to_disk,
-    sentence_bounds,
-    token_offsets,
-    token_range,
-)
-from .sections import OTHER_ENCOUNTER_SECTIONS, Section
+from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_bounds, set_meta, token_range
+from .sections import _SPACES, FIELD_SPLIT, OTHER_ENCOUNTER_SECTIONS, Section
 
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
@@ -59,9 +51,8 @@ _ITEM_FIELDS = {
     "impression_needs_conclusion",
 }
 #: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
-_SPACES = re.compile(r"\s+")
-#: a line break or an export's field separator (see sections.FIELD_SPLIT)
-_LINE_OR_FIELD = re.compile(r"\n|\r|\|+|/{3,}|<br\s*/?>", re.IGNORECASE)
+#: a line break or an export's field separator
+_LINE_OR_FIELD = re.compile(r"[\n\r]|" + FIELD_SPLIT.pattern, re.IGNORECASE)
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
@@ -295,12 +286,7 @@ class ItemDetector:
         seen.add((item, *tokens))
         span = Span(doc, *tokens, label=item)
         spans.append(span)
-        key = (META_KEY, item, span.start_char, span.end_char)
-        known = doc.user_data.get(key)
-        if known is None:
-            doc.user_data[key] = meta
-        else:
-            known.update(meta)
+        set_meta(span, item, **meta)
 
     # -- main ------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -309,7 +295,6 @@ class ItemDetector:
         spans: list[Span] = []
         seen: set = set()
         sent_tokens, sents = sentence_bounds(doc)  # first tokens, (start char, end char)
-        tok_starts, text_ends, ws_ends = token_offsets(doc)
         facts = doc._.cdt_facts
         section_starts = [s.start for s in sections]
         sentence_starts = [start for start, _ in sents]
@@ -332,21 +317,16 @@ class ItemDetector:
                         continue  # the header itself: the section evidence speaks for it
                     if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
                         continue  # copied forward from an earlier visit: documents nothing of this one
-                    # the token holding ``start`` (as token_at_char), and the last one before ``end``
-                    t = bisect_right(tok_starts, start) - 1
-                    if t < 0 or start >= ws_ends[t]:
-                        continue
-                    token = t + 1 if start == text_ends[t] else t
-                    sent_start, sent_end = sents[bisect_right(sent_tokens, token) - 1]
+                    tokens = token_range(doc, start, end)  # None: no tokens there (as Doc.char_span)
+                    if tokens is None or (item, *tokens) in seen:
+                        continue  # or evidence already kept there
+                    sent_start, sent_end = sents[bisect_right(sent_tokens, tokens[0]) - 1]
                     if (
                         section is not None
                         and section.body_status is not None
                         and start < _first_line_end(text, section)
                     ):
                         continue  # inside a placeholder body ("RTC ***"): the section evidence speaks
-                    last = bisect_right(tok_starts, end - 1) - 1
-                    if last < 0 or end - 1 >= ws_ends[last] or (item, token, last + 1) in seen:
-                        continue  # no tokens (as char_span), or evidence already kept there
                     sent_text = text[sent_start:sent_end]
                     clause = None
                     if kind == "content":
@@ -364,7 +344,7 @@ class ItemDetector:
                     if placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
-                    self._keep(doc, spans, seen, item, (token, last + 1), meta)
+                    self._keep(doc, spans, seen, item, tokens, meta)
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
 
