@@ -209,7 +209,7 @@ class ItemDetector:
 
     def _filter_hit(self, name: str, start: int, text: str, memo: dict) -> bool:
         """Whether the sentence filter ``name`` (``sentence_filters`` in items.json, or one of the
-        two combined ones) flags ``text``, which starts at character ``start``."""
+        combined ones) flags ``text``, which starts at character ``start``."""
         found, filters = self._found, self._filters
         if name == "follow_up_not_imaging":
             return found(filters["follow_up_verbs"], start, text, memo) and not found(
@@ -220,6 +220,12 @@ class ItemDetector:
             # sentence compares it with today's ("smaller than on the 2023 scan")
             return found(filters["prior_study"], start, text, memo) and not found(
                 filters["comparison"], start, text, memo
+            )
+        if name == "cc_referral":
+            # "referred by her dentist" is how the visit began; "as a result she was referred for
+            # arthrocentesis" is what happens next
+            return found(filters["cc_referral"], start, text, memo) and not found(
+                filters["referral_outcome"], start, text, memo
             )
         if name == "capture_without_result":
             return found(filters["capture_verbs"], start, text, memo) and not found(

@@ -51,6 +51,8 @@ def has_field_break(text: str) -> bool:
 _SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
+#: a sentence break inside a section body (not after "Dr.")
+_BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
 
@@ -338,6 +340,17 @@ class SectionDetector:
     def _placeholder_status(self, body: str) -> str | None:
         cleaned = _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", body)).strip()
         cleaned = _SPACES.sub(" ", cleaned)
+        status = self._one_placeholder(cleaned)
+        if status is None and _BODY_SENTENCE.search(cleaned):
+            # several sentences, each a placeholder ("None. No images." / "Capture only. Read
+            # by Dr. X."): deferred when any defers, else empty
+            parts = [_TRAILING_PUNCT.sub("", part) for part in _BODY_SENTENCE.split(cleaned)]
+            found = [self._one_placeholder(part) for part in parts if part]
+            if found and None not in found:
+                status = "deferred" if "deferred" in found else "empty"
+        return status
+
+    def _one_placeholder(self, cleaned: str) -> str | None:
         for status in ("empty", "deferred"):
             pattern = self._placeholder.get(status)
             if pattern is not None and pattern.match(cleaned):

@@ -223,7 +223,12 @@ class ServiceDetector:
                 if group != "modalities" and section_name in OTHER_ENCOUNTER_SECTIONS:
                     continue  # how an earlier visit's study was taken, read or processed says nothing of this one
                 status = "present"
-                if group in ("modalities", "postprocessing"):
+                if section is not None and section.body_status == "empty" and m.start() < section.body_start:
+                    # a template label left blank ("Reason for CBCT: ***") documents nothing
+                    if group not in ("modalities", "postprocessing"):
+                        continue
+                    status = "negated"
+                elif group in ("modalities", "postprocessing"):
                     status = self.mention_status(doc, m.start(), m.end(), section_name)
                 if group == "fields_of_view" and not self._fov_context.search(self._fov_window(doc, tokens[0], name)):
                     continue  # "maxilla ... mandible" in a findings list is not a field of view
