@@ -20,7 +20,9 @@ from .errors import CdtError
 RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
     "sections.json": (
         "section_rules",
-        frozenset({"placeholder_bodies", "header_prefixes", "header_suffixes", "sentence_openers", "prior_note"}),
+        frozenset(
+            {"placeholder_bodies", "header_prefixes", "header_suffixes", "sentence_openers", "prior_note", "sublabels"}
+        ),
     ),
     "items.json": ("item_rules", frozenset({"sentence_filters"})),
     "context.json": ("context_rules", frozenset({"scope"})),

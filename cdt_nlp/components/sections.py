@@ -182,6 +182,9 @@ class SectionDetector:
         self._prior_open = fastre.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
         self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
+        #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
+        sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
+        self._sublabel = re.compile(rf"(?:{sublabels})", re.IGNORECASE)
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -234,6 +237,7 @@ class SectionDetector:
             if merged and start < merged[-1][1]:
                 continue
             merged.append((start, end, section, header))
+        merged = self._absorb_sublabels(text, merged, self._sublabel)
         sections = []
         for i, (start, end, section, header) in enumerate(merged):
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
@@ -243,6 +247,38 @@ class SectionDetector:
             status = self.body_status(body) if section != "other" else None
             sections.append(Section(section, header, start, end, stop, status))
         return self._mark_prior_notes(text, sections)
+
+    @staticmethod
+    def _absorb_sublabels(
+        text: str, merged: list[tuple[int, int, str, str]], sublabel: re.Pattern[str]
+    ) -> list[tuple[int, int, str, str]]:
+        """A named header alone on its line whose body is laid out under sub-labels
+        (``sublabels`` in sections.json: "FINDINGS:\\nRight TMJ: ...\\nSite #3: ...") keeps those
+        lines as its body, up to the next other header or blank line."""
+        out: list[tuple[int, int, str, str]] = []
+        absorbing_from = -1  # where the last absorbed label starts, or -1
+        for i, hit in enumerate(merged):
+            start, end, section, label = hit
+            if (
+                absorbing_from >= 0
+                and section == "other"
+                and sublabel.fullmatch(_SPACES.sub(" ", label.strip()))
+                and BLANK_LINE.search(text, absorbing_from, start) is None
+            ):
+                absorbing_from = start
+                continue
+            absorbing_from = -1
+            out.append(hit)
+            nxt = merged[i + 1] if i + 1 < len(merged) else None
+            if (
+                section != "other"
+                and nxt is not None
+                and nxt[2] == "other"
+                and not text[end : nxt[0]].strip()
+                and sublabel.fullmatch(_SPACES.sub(" ", nxt[3].strip()))
+            ):
+                absorbing_from = end
+        return out
 
     def prior_blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Text copied forward from an earlier encounter, as (start, opener end, end): from an
