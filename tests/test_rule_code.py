@@ -73,6 +73,22 @@ CASES = [
         "root. Impression: apical periodontitis #14.",
         "D0391",
     ),
+    # someone else reads ("I'm not the one reading it"); a scan only talked about or to be discussed
+    (
+        "Small-field cone beam of #7-#9 taken today. I'm not the one reading it: the volume went to the oral "
+        "radiologist.",
+        "D0380",
+    ),
+    (
+        "Bitewings at recall. She may want an implant at #3 one day and I mentioned we'd probably want a 3D scan "
+        "at that point.",
+        "NONE",
+    ),
+    (
+        "US of the R parotid by Dr. Hollis today; images pushed to radiology for the read. If a stone shows, "
+        "Dr. H will discuss sialendoscopy.",
+        "D0386",
+    ),
     (
         "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
         "the hilum, in keeping with a stone.",
