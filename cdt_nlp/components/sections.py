@@ -402,8 +402,9 @@ class SectionDetector:
         if has_field_break(text):
             for m in FIELD_BREAK.finditer(text):
                 starts.add(m.end())
-        # a stop followed by space, or glued to the next sentence's capital ("No shadowing.Measurements")
-        for m in re.finditer(r"[.!?;]+[\"')\]]*(?:\s+(?=\S)|(?<=[a-z][.!?;])(?=[A-Z][a-z]))", text):
+        # a stop followed by space, or glued to the next sentence's capital or all-caps header
+        # ("No shadowing.Measurements", "detail.FINDINGS")
+        for m in re.finditer(r"[.!?;]+[\"')\]]*(?:\s+(?=\S)|(?<=[a-z][.!?;])(?=[A-Z][a-z]|[A-Z]{3,}\b))", text):
             # the word before the stop (a bounded look back: longer words decide the same way)
             if text[m.start()] == ".":
                 word = _last_word(text, max(0, m.start() - 64), m.start())
