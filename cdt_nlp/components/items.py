@@ -57,6 +57,8 @@ _REFERRAL = re.compile(r"refer", re.IGNORECASE)
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
 _LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.IGNORECASE)
+#: an item's label whose field is a template blank ("Tx plan / Next steps: *** ...")
+_LABEL_BLANK = re.compile(r"[^:.\n]{0,30}:[ \t]*(?:\*{3,}|_{3,}|\?{3,}|\[\s*\])")
 #: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
 #: line break or a field separator
 _FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
@@ -347,7 +349,9 @@ class ItemDetector:
                         "sentence": (sent_start, sent_end),
                         "source": "cue",
                     }
-                    if placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
+                    if kind == "head" and _LABEL_BLANK.match(text, end):
+                        meta["status"] = "no_clinical_reason" if item == "rationale" else "empty"
+                    elif placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._keep(doc, spans, seen, item, tokens, meta)

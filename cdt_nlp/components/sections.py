@@ -51,6 +51,8 @@ def has_field_break(text: str) -> bool:
 _SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
+#: a template blank that fills a field, with other text after it on the same line
+_LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
@@ -242,6 +244,9 @@ class SectionDetector:
         for i, (start, end, section, header) in enumerate(merged):
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
             stop = self._body_end(text, start, end, stop, section)
+            blank = _LEADING_BLANK.match(text, end, stop) if section != "other" else None
+            if blank is not None:
+                stop = blank.end()  # "Next steps: *** Pt given the consent form": the field is the blank
             body = text[end:stop]
             # a label the rules do not know has no placeholder meaning: its body is plain text
             status = self.body_status(body) if section != "other" else None
