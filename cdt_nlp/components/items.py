@@ -74,6 +74,8 @@ NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "pla
 #: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
 #: or a capture statement in one clause does not cancel a result stated in the next
 CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result"})
+#: excluded term sets that, like the CLAUSE_FILTERS, only exclude a content cue in its own clause
+CLAUSE_SETS = frozenset({"technique"})
 
 
 def _first_line_end(text: str, section: Section) -> int:
@@ -272,6 +274,12 @@ class ItemDetector:
         found = self._found
         for name in cue.get("excludes", ()):
             if not in_report_section and found(self._sets[name], sent, sent_text, memo):
+                if clause is not None and name in CLAUSE_SETS:
+                    # "Ltd FOV CBCT 5x5 (acq + read by me): PARL 3 mm": the field is said before the
+                    # colon; a label alone before it ("Field: ... 10 x 10 cm") still names the topic
+                    start, text, lead = clause()
+                    if len(lead.split()) > 2 and not found(self._sets[name], start, text, memo):
+                        continue
                 return False
         for name in cue.get("excludes_same_sentence", ()):
             if not self._filter_hit(name, sent, sent_text, memo):
