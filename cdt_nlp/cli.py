@@ -135,6 +135,8 @@ DEFAULT_TRAINING = (
     "corpus/tune10b.jsonl",
     "corpus/tune11a.jsonl",
     "corpus/tune11b.jsonl",
+    "corpus/tune12a.jsonl",
+    "corpus/tune12b.jsonl",
 )
 
 
