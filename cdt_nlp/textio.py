@@ -56,16 +56,25 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
 _EXPORT_DEBRIS = re.compile(r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);")
 
 
+#: an underscore joining two words of a database field name ("SIALENDOSCOPY_RPT", "reason_scope"):
+#: read as a space, which keeps every offset where it was
+_FIELD_UNDERSCORE = re.compile(r"(?<=[A-Za-z])_(?=[A-Za-z])")
+
+
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
-    Line ends become ``\\n`` and HTML character references are decoded. The second value is
+    Line ends become ``\\n``, HTML character references are decoded and an underscore between
+    two letters becomes a space (same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
     """
+    spaced = _FIELD_UNDERSCORE.sub(" ", text) if "_" in text else text
     if "\r" not in text and "&" not in text:
-        return text, None
+        # an identity map when underscores were read as spaces: quotes still come from ``text``
+        return spaced, (None if spaced is text or spaced == text else list(range(len(text) + 1)))
+    text = spaced
     pieces: list[str] = []
     index: list[int] = []
     last = 0

@@ -164,3 +164,30 @@ def test_checker_every_reason_has_a_phrase_and_vice_versa():
 
     phrases = set(load_rules("fixes.json")["reason_phrases"])
     assert phrases == {*REASON_PRIORITY, "not_found"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "index_needed"),
+    [
+        ("reason_scope=stone;SIALENDOSCOPY_RPT", "reason scope=stone;SIALENDOSCOPY RPT", True),
+        ("Plan: ___ and tooth_#3 and x_1", "Plan: ___ and tooth_#3 and x_1", False),
+        ("interp_status=SENT_OUT\r\nnext", "interp status=SENT OUT\nnext", True),
+    ],
+)
+def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_needed):
+    from cdt_nlp.textio import normalise_text, original_span
+
+    clean, index = normalise_text(text)
+    assert clean == expected
+    assert (index is not None) is index_needed
+    if index is not None:
+        assert original_span(index, 0, len(clean)) == (0, len(text))
+
+
+def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
+    note = "SIALENDOSCOPY_RPT; side=R; interp_status=SENT_OUT; findings_scope=6 mm stone mid-duct, retrieved"
+    result = checker.check(note, code="D0371")
+    assert result.items["findings"].present
+    assert result.items["interpretation"].reason == "deferred"
+    for ev in (ev for r in result.items.values() for ev in r.evidence):
+        assert note[ev.start : ev.end] == ev.text

@@ -90,6 +90,11 @@ CASES = [
         "D0386",
     ),
     (
+        "Sialendoscopy booked today for recurrent swelling. On arrival acute sialadenitis; sialendoscopy not "
+        "attempted. Antibiotics, rebook in 4-6 weeks.",
+        "NONE",
+    ),
+    (
         "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
         "the hilum, in keeping with a stone.",
         "D0391",
