@@ -95,6 +95,12 @@ CASES = [
         "NONE",
     ),
     (
+        "Clicking of the left ATM for one year. Was realized a CBCT of both ATM, mouth closed and open, analysed "
+        "by me: flattening of the left condyle. Conclusion: early degenerative change. Conduct: MRI of the ATM "
+        "to see the disc.",
+        "D0368",
+    ),
+    (
         "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
         "the hilum, in keeping with a stone.",
         "D0391",
