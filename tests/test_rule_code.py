@@ -6,6 +6,7 @@ import pytest
 
 from cdt_nlp.features import FEATURE_NAMES, doc_features
 from cdt_nlp.rule_code import rule_code
+from cdt_nlp.textio import prepare_note
 
 CASES = [
     ("US R parotid performed and read by me: 1 cm hypoechoic nodule. Impression: pleomorphic adenoma.", "D0370"),
@@ -99,6 +100,17 @@ CASES = [
         "by me: flattening of the left condyle. Conclusion: early degenerative change. Conduct: MRI of the ATM "
         "to see the disc.",
         "D0368",
+    ),
+    (
+        "CBCT of the mandible realized in the clinic of the colleague and sent to us only for the report; we "
+        "did not participate in the acquisition. Exam of image: the 38 touches the canal. We conclude for "
+        "intimate relation with the nerve.",
+        "D0391",
+    ),
+    (
+        "img_type=CBCT; fov=MAXILLA_FULL (16x8); captured_by=DR_T; read_by=DR_T; obs=ridge height 4 mm at #14; "
+        "assess=not enough bone for a standard implant, consistent with a low sinus.",
+        "D0366",
     ),
     (
         "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
@@ -267,7 +279,7 @@ CASES = [
 
 @pytest.mark.parametrize(("note", "code"), CASES, ids=[c[1] + "-" + str(i) for i, c in enumerate(CASES)])
 def test_rule_code_case(checker, note, code):
-    doc = checker.nlp(note)
+    doc = checker.nlp(prepare_note(note)[1])  # the text every checking path reads
     items = checker.item_results(doc, next(iter(checker.catalog)))
     assert rule_code(doc._.cdt_facts, items["interpretation"].present) == code
 
