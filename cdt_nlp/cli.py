@@ -137,6 +137,8 @@ DEFAULT_TRAINING = (
     "corpus/tune11b.jsonl",
     "corpus/tune12a.jsonl",
     "corpus/tune12b.jsonl",
+    "corpus/tune13a.jsonl",
+    "corpus/tune13b.jsonl",
 )
 
 
