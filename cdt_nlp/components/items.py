@@ -61,6 +61,8 @@ _LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.IGNORECASE)
 _LABEL_BLANK = re.compile(r"[^:.\n]{0,30}:[ \t]*(?:\*{3,}|_{3,}|\?{3,}|\[\s*\])")
 #: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
 #: line break or a field separator
+#: a list entry's number ("1.", "2)", "a)") left after splitting a body into sentences
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]?\s*$|^\s*(?:\d{1,2}|[a-z])[.)]\s+")
 _FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
@@ -366,6 +368,16 @@ class ItemDetector:
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
 
+    @staticmethod
+    def _only_placeholders(placeholder: Any, body: str, first: str) -> bool:
+        """Whether a body says nothing but non-answers: its first sentence, or every sentence and
+        list entry ("1. Risks, benefits and alternatives discussed. 2. Follow-up: [not set]")."""
+        if placeholder.fullmatch(first):
+            return True
+        parts = [_LIST_NUMBER.sub("", part).strip(" .;:-\n\t|") for part in _FIRST_BREAK.split(body)]
+        parts = [part for part in parts if part]
+        return len(parts) > 1 and all(placeholder.fullmatch(part) for part in parts)
+
     def _section_evidence(self, doc, spans, seen, item, spec, section, sents, sentence_starts) -> None:
         body = doc_text(doc)[section.body_start : section.end]
         first_sent_end = section.end
@@ -380,7 +392,7 @@ class ItemDetector:
             clean = _SPACES.sub(" ", body).strip(" .;:-\n\t|")
             first = _FIRST_BREAK.split(body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
-            if not clean or (spec["placeholder"].fullmatch(first) and not has_cue):
+            if not clean or (not has_cue and self._only_placeholders(spec["placeholder"], body, first)):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
         if status is None and _LINE_BREAK.match(body.lstrip(" \t")) and spec["cues"]:
             # header alone on its line: the next line must be about this item
