@@ -113,6 +113,11 @@ CASES = [
         "D0366",
     ),
     (
+        "Contrast CT of the neck, three weeks old, reviewed today; we had no part in its capture. My read: lytic "
+        "area distal to #18, 14 x 9 mm. Impression: early osteoradionecrosis.",
+        "D0391",
+    ),
+    (
         "Looked at the sonogram images you took of her right submandibular gland: a 5 mm shadowing focus at "
         "the hilum, in keeping with a stone.",
         "D0391",
