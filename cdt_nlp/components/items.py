@@ -47,6 +47,7 @@ _ITEM_FIELDS = {
     "sections",
     "cues",
     "placeholders",
+    "placeholders_override_cues",
     "section_requires_cue",
     "impression_needs_conclusion",
 }
@@ -148,6 +149,9 @@ class ItemDetector:
                 "sections": frozenset(spec.get("sections", [])),
                 "cues": cues,
                 "placeholder": compile_list(placeholders) if placeholders else None,
+                # a body that is wholly a placeholder is one even when the placeholder itself holds a
+                # cue ("Patient presents for scheduled appointment")
+                "placeholders_win": bool(spec.get("placeholders_override_cues", False)),
             }
 
     # -- helpers ---------------------------------------------------------------
@@ -392,7 +396,9 @@ class ItemDetector:
             clean = _SPACES.sub(" ", body).strip(" .;:-\n\t|")
             first = _FIRST_BREAK.split(body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
-            if not clean or (not has_cue and self._only_placeholders(spec["placeholder"], body, first)):
+            placeholder = spec["placeholder"]
+            whole = spec["placeholders_win"] and placeholder.fullmatch(clean)
+            if not clean or whole or (not has_cue and self._only_placeholders(placeholder, body, first)):
                 status = "no_clinical_reason" if item == "rationale" else "empty"
         if status is None and _LINE_BREAK.match(body.lstrip(" \t")) and spec["cues"]:
             # header alone on its line: the next line must be about this item

@@ -51,6 +51,8 @@ def has_field_break(text: str) -> bool:
 _SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
+#: a body that is only another label, left unfilled ("S: CC:")
+_LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: a template blank that fills a field, with other text after it on the same line
 _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
@@ -368,6 +370,8 @@ class SectionDetector:
 
     def body_status(self, body: str) -> str | None:
         """``"empty"``/``"deferred"`` when the body (or its first line) is only a placeholder."""
+        if _LABEL_ONLY.fullmatch(body):
+            return "empty"  # "S: CC:": the body is only the next, unfilled label
         status = self._placeholder_status(body)
         if status is None:
             # the first line, or the first field of a one-line export ("see pdf | splints ordered")
