@@ -139,6 +139,8 @@ DEFAULT_TRAINING = (
     "corpus/tune12b.jsonl",
     "corpus/tune13a.jsonl",
     "corpus/tune13b.jsonl",
+    "corpus/tune14a.jsonl",
+    "corpus/tune14b.jsonl",
 )
 
 
