@@ -56,16 +56,16 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
 _EXPORT_DEBRIS = re.compile(r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);")
 
 
-#: an underscore joining two words of a database field name ("SIALENDOSCOPY_RPT", "reason_scope"):
+#: an underscore joining two words of a database field name ("SIALENDOSCOPY_RPT", "why_3d"):
 #: read as a space, which keeps every offset where it was
-_FIELD_UNDERSCORE = re.compile(r"(?<=[A-Za-z])_(?=[A-Za-z])")
+_FIELD_UNDERSCORE = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 
 
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
     Line ends become ``\\n``, HTML character references are decoded and an underscore between
-    two letters becomes a space (same length: no offset moves). The second value is
+    two letters or digits becomes a space (same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).

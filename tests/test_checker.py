@@ -170,7 +170,8 @@ def test_checker_every_reason_has_a_phrase_and_vice_versa():
     ("text", "expected", "index_needed"),
     [
         ("reason_scope=stone;SIALENDOSCOPY_RPT", "reason scope=stone;SIALENDOSCOPY RPT", True),
-        ("Plan: ___ and tooth_#3 and x_1", "Plan: ___ and tooth_#3 and x_1", False),
+        ("Plan: ___ and tooth_#3 and 5_ and _x", "Plan: ___ and tooth_#3 and 5_ and _x", False),
+        ("why_3d=pano", "why 3d=pano", True),
         ("interp_status=SENT_OUT\r\nnext", "interp status=SENT OUT\nnext", True),
     ],
 )
