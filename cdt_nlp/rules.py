@@ -24,7 +24,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
             {"placeholder_bodies", "header_prefixes", "header_suffixes", "sentence_openers", "prior_note", "sublabels"}
         ),
     ),
-    "items.json": ("item_rules", frozenset({"sentence_filters"})),
+    "items.json": ("item_rules", frozenset({"sentence_filters", "combined_filters"})),
     "context.json": ("context_rules", frozenset({"scope"})),
     "lexicon.json": ("term_sets", frozenset()),
     "service.json": ("service_rules", frozenset()),

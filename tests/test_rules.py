@@ -111,3 +111,20 @@ def _top_level_alternatives(pattern: str) -> list[str]:
             continue
         current += ch
     return [*out, current]
+
+
+@pytest.mark.parametrize(
+    ("field", "name"), [("excludes_same_sentence", "no_such_filter"), ("excludes", "no_such_term_set")]
+)
+def test_rules_item_cue_excluding_an_unknown_filter_fails_at_load(nlp, field, name):
+    import copy
+
+    detector = nlp.get_pipe("cdt_items")
+    before = copy.deepcopy(detector.rules)
+    rules = copy.deepcopy(detector.rules)
+    rules["items"]["item_rules"]["findings"]["cues"][0][field] = [name]
+    with pytest.raises(ValueError, match=name):
+        detector.set_rules(rules)
+    assert detector.rules == before  # a rule error leaves the previous rules in place
+    doc = nlp("IMPRESSION: consistent with sialolithiasis. US L SMG done.")
+    assert any(s.label_ == "interpretation" for s in doc.spans["cdt_items"])

@@ -29,7 +29,7 @@ from spacy.tokens import Doc, Span
 from .. import fastre
 from ..rules import compile_list, compile_terms, load_rules, validate_rules
 from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_bounds, set_meta, token_range
-from .sections import _SPACES, FIELD_SPLIT, OTHER_ENCOUNTER_SECTIONS, Section
+from .sections import FIELD_SPLIT, OTHER_ENCOUNTER_SECTIONS, SPACES, Section
 
 SPAN_KEY = "cdt_items"
 ITEMS = ("chief_complaint", "anatomical_region", "findings", "interpretation", "rationale", "follow_up")
@@ -51,19 +51,19 @@ _ITEM_FIELDS = {
     "section_requires_cue",
     "impression_needs_conclusion",
 }
-#: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
 #: a line break or an export's field separator
 _LINE_OR_FIELD = re.compile(r"[\n\r]|" + FIELD_SPLIT.pattern, re.IGNORECASE)
 _REFERRAL = re.compile(r"refer", re.IGNORECASE)
+#: a body made of measurements ("RL 5.8 x 4.1 mm, 3.9 mm to IAN") restates findings
 _MEASUREMENT = re.compile(r"\d+(\.\d+)?\s?(mm|cm|%|x\b)", re.IGNORECASE)
 #: a line break, as typed or as an HTML export leaves it ("CC:<br>Gland: ...")
 _LINE_BREAK = re.compile(r"\n|<br\s*/?>", re.IGNORECASE)
 #: an item's label whose field is a template blank ("Tx plan / Next steps: *** ...")
 _LABEL_BLANK = re.compile(r"[^:.\n]{0,30}:[ \t]*(?:\*{3,}|_{3,}|\?{3,}|\[\s*\])")
-#: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
-#: line break or a field separator
 #: a list entry's number ("1.", "2)", "a)") left after splitting a body into sentences
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]?\s*$|^\s*(?:\d{1,2}|[a-z])[.)]\s+")
+#: where a body's first statement ends: a stop that is not a title's ("Dr.") or a decimal's, ";", a
+#: line break or a field separator
 _FIRST_BREAK = re.compile(r"(?<![Dd]r)(?<![Mm]rs)(?<![Mm][rs])\.(?!\d)|[;\n|]")
 #: sections that count as an imaging report's body for the ``imaging`` need
 IMAGING_SECTIONS = frozenset({"findings", "impression", "technique"})
@@ -108,14 +108,24 @@ class ItemDetector:
     def set_rules(self, rules: dict[str, Any]) -> None:
         items = validate_rules("items.json", rules["items"])
         lexicon = validate_rules("lexicon.json", rules["lexicon"])
-        self.rules = {"items": items, "lexicon": lexicon}
         sets = lexicon["term_sets"]
-        self._sets = {name: compile_list(terms) for name, terms in sets.items()}
-        self._filters = {
+        # everything is built first and set together at the end: a rule error leaves the detector
+        # with its previous, working rules
+        compiled_sets = {name: compile_list(terms) for name, terms in sets.items()}
+        filters = {
             name: fastre.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)
             for name, pats in items.get("sentence_filters", {}).items()
         }
-        self._items: dict[str, dict[str, Any]] = {}
+        #: name -> (the filter, the filter or term set that cancels it)
+        combined = {
+            name: (
+                filters[spec["filter"]],
+                compiled_sets[spec["unless_set"]] if "unless_set" in spec else filters[spec["unless"]],
+            )
+            for name, spec in items.get("combined_filters", {}).items()
+            if not name.startswith("_")
+        }
+        compiled_items: dict[str, dict[str, Any]] = {}
         for item, spec in items["item_rules"].items():
             if item not in ITEMS:
                 raise ValueError(f"items.json: unknown item '{item}'")
@@ -127,6 +137,13 @@ class ItemDetector:
                 bad = set(cue) - _CUE_FIELDS
                 if bad:
                     raise ValueError(f"items.json: cue of '{item}' has unknown fields {sorted(bad)}")
+                unknown_filters = set(cue.get("excludes_same_sentence", ())) - set(filters) - set(combined)
+                unknown_sets = set(cue.get("excludes", ())) - set(compiled_sets)
+                if unknown_filters or unknown_sets:
+                    raise ValueError(
+                        f"items.json: cue of '{item}' excludes unknown filters or term sets "
+                        f"{sorted(unknown_filters | unknown_sets)}"
+                    )
                 # each "needs" entry is a set of alternatives ("imaging|referral"), split once here
                 needs = tuple(tuple(need.split("|")) for need in cue.get("needs", ()))
                 # extra needs inside the named sections ("plan": a reason there must be for imaging)
@@ -143,7 +160,7 @@ class ItemDetector:
                     }
                 )
             placeholders = spec.get("placeholders")
-            self._items[item] = {
+            compiled_items[item] = {
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
                 "needs_conclusion": bool(spec.get("impression_needs_conclusion", False)),
                 "sections": frozenset(spec.get("sections", [])),
@@ -153,6 +170,8 @@ class ItemDetector:
                 # cue ("Patient presents for scheduled appointment")
                 "placeholders_win": bool(spec.get("placeholders_override_cues", False)),
             }
+        self.rules = {"items": items, "lexicon": lexicon}
+        self._sets, self._filters, self._combined, self._items = compiled_sets, filters, combined, compiled_items
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod
@@ -218,30 +237,15 @@ class ItemDetector:
         return lo, text[lo:hi], text[sent_start:lo]
 
     def _filter_hit(self, name: str, start: int, text: str, memo: dict) -> bool:
-        """Whether the sentence filter ``name`` (``sentence_filters`` in items.json, or one of the
-        combined ones) flags ``text``, which starts at character ``start``."""
-        found, filters = self._found, self._filters
-        if name == "follow_up_not_imaging":
-            return found(filters["follow_up_verbs"], start, text, memo) and not found(
-                self._sets["imaging"], start, text, memo
-            )
-        if name == "prior_study_only":
-            # "CBCT from last year showed normal condyles": an earlier study's result, unless the
-            # sentence compares it with today's ("smaller than on the 2023 scan")
-            return found(filters["prior_study"], start, text, memo) and not found(
-                filters["comparison"], start, text, memo
-            )
-        if name == "cc_referral":
-            # "referred by her dentist" is how the visit began; "as a result she was referred for
-            # arthrocentesis" is what happens next
-            return found(filters["cc_referral"], start, text, memo) and not found(
-                filters["referral_outcome"], start, text, memo
-            )
-        if name == "capture_without_result":
-            return found(filters["capture_verbs"], start, text, memo) and not found(
-                filters["result_verbs"], start, text, memo
-            )
-        return found(filters[name], start, text, memo)
+        """Whether the sentence filter ``name`` (``sentence_filters`` in items.json, or one of its
+        ``combined_filters``: "a follow-up verb unless imaging is named", "referred unless as a
+        result of the scan") flags ``text``, which starts at character ``start``."""
+        found = self._found
+        combined = self._combined.get(name)
+        if combined is None:
+            return found(self._filters[name], start, text, memo)
+        base, unless = combined
+        return found(base, start, text, memo) and not found(unless, start, text, memo)
 
     def _plain_film_leads(self, lead: str) -> bool:
         """Whether the last imaging named before a clause is a plain film ("Pano 3/3: roots
@@ -393,7 +397,7 @@ class ItemDetector:
                     break
         status = section.body_status
         if status is None and spec["placeholder"] is not None:
-            clean = _SPACES.sub(" ", body).strip(" .;:-\n\t|")
+            clean = SPACES.sub(" ", body).strip(" .;:-\n\t|")
             first = _FIRST_BREAK.split(body.strip(" .;:-\n\t|"), maxsplit=1)[0].strip()
             has_cue = any(c["regex"].search(clean) for c in spec["cues"] if c.get("kind") != "head")
             placeholder = spec["placeholder"]

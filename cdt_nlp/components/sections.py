@@ -48,7 +48,8 @@ def has_field_break(text: str) -> bool:
     return "|" in text or "///" in text or "<" in text
 
 
-_SPACES = re.compile(r"\s+")
+#: a run of white space (labels and bodies are compared with runs collapsed to one space)
+SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
 #: a body that is only another label, left unfilled ("S: CC:")
@@ -211,7 +212,7 @@ class SectionDetector:
                     continue
                 if regex is self._line and not header.isupper():
                     continue
-                key = _SPACES.sub(" ", header.lower())
+                key = SPACES.sub(" ", header.lower())
                 section = self._header_to_section.get(key)
                 if section is None:
                     continue
@@ -229,7 +230,7 @@ class SectionDetector:
             inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
             covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
             if not (inside or covers) and not self._sentence_label.match(m.group("h")):
-                label = _SPACES.sub(" ", m.group("h").lower())
+                label = SPACES.sub(" ", m.group("h").lower())
                 section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
                     (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
                 )
@@ -241,7 +242,7 @@ class SectionDetector:
             if merged and start < merged[-1][1]:
                 continue
             merged.append((start, end, section, header))
-        merged = self._absorb_sublabels(text, merged, self._sublabel)
+        merged = self._absorb_sublabels(text, merged)
         sections = []
         for i, (start, end, section, header) in enumerate(merged):
             stop = merged[i + 1][0] if i + 1 < len(merged) else len(text)
@@ -255,13 +256,11 @@ class SectionDetector:
             sections.append(Section(section, header, start, end, stop, status))
         return self._mark_prior_notes(text, sections)
 
-    @staticmethod
-    def _absorb_sublabels(
-        text: str, merged: list[tuple[int, int, str, str]], sublabel: re.Pattern[str]
-    ) -> list[tuple[int, int, str, str]]:
+    def _absorb_sublabels(self, text: str, merged: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
         """A named header alone on its line whose body is laid out under sub-labels
         (``sublabels`` in sections.json: "FINDINGS:\\nRight TMJ: ...\\nSite #3: ...") keeps those
         lines as its body, up to the next other header or blank line."""
+        sublabel = self._sublabel
         out: list[tuple[int, int, str, str]] = []
         absorbing_from = -1  # where the last absorbed label starts, or -1
         for i, hit in enumerate(merged):
@@ -269,7 +268,7 @@ class SectionDetector:
             if (
                 absorbing_from >= 0
                 and section == "other"
-                and sublabel.fullmatch(_SPACES.sub(" ", label.strip()))
+                and sublabel.fullmatch(SPACES.sub(" ", label.strip()))
                 and BLANK_LINE.search(text, absorbing_from, start) is None
             ):
                 absorbing_from = start
@@ -282,7 +281,7 @@ class SectionDetector:
                 and nxt is not None
                 and nxt[2] == "other"
                 and not text[end : nxt[0]].strip()
-                and sublabel.fullmatch(_SPACES.sub(" ", nxt[3].strip()))
+                and sublabel.fullmatch(SPACES.sub(" ", nxt[3].strip()))
             ):
                 absorbing_from = end
         return out
@@ -384,7 +383,7 @@ class SectionDetector:
 
     def _placeholder_status(self, body: str) -> str | None:
         cleaned = _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", body)).strip()
-        cleaned = _SPACES.sub(" ", cleaned)
+        cleaned = SPACES.sub(" ", cleaned)
         status = self._one_placeholder(cleaned)
         if status is None and _BODY_SENTENCE.search(cleaned):
             # several sentences, each a placeholder ("None. No images." / "Capture only. Read
