@@ -16,6 +16,7 @@ MESSAGES: dict[str, str] = {
     "E011": "Rule file {file} has unknown top-level keys: {keys}.",
     "E012": "Rule pattern refers to an unknown term set '{{{name}}}'.",
     "E013": "Rule entry in {file} has unknown fields: {fields}.",
+    "E014": "Rule file {file}: '{entry}' stands for '{header}', which is not a header in its section_rules.",
     "E030": "Cannot read the code-suggester model at {path}: {reason}. Run `cdt-nlp train` or pass --model.",
     "E031": "Refusing to load {path}: its sha256 ({actual}) does not match the manifest ({expected}). "
     "Loading a model file runs code, so a changed file is never loaded; retrain or restore the shipped file.",

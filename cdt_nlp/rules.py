@@ -21,7 +21,16 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
     "sections.json": (
         "section_rules",
         frozenset(
-            {"placeholder_bodies", "header_prefixes", "header_suffixes", "sentence_openers", "prior_note", "sublabels"}
+            {
+                "placeholder_bodies",
+                "header_prefixes",
+                "header_suffixes",
+                "sentence_openers",
+                "prior_note",
+                "sublabels",
+                "spoken_headers",
+                "billing_comments",
+            }
         ),
     ),
     "items.json": ("item_rules", frozenset({"sentence_filters", "combined_filters"})),

@@ -60,17 +60,42 @@ _EXPORT_DEBRIS = re.compile(r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt
 #: read as a space, which keeps every offset where it was
 _FIELD_UNDERSCORE = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 
+#: the date, time and user an audit-trail export puts before each entry ("2026-03-04 09:12 jdoe:
+#: CC: ..."); the colon after the user is read as a field separator ("|"), which keeps every offset
+#: where it was, so what follows is read as the start of a field (a header, a sentence)
+_STAMP = (
+    r"(?m)^[ \t]*(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})[ T,]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?"
+    r"[ \t]+[A-Za-z][\w.@-]{0,24}(?: [A-Za-z][\w.-]{0,24})?"
+)
+_ENTRY_STAMP = re.compile(_STAMP + r"(?P<colon>:)(?=[ \t])")
+#: an entry stamp as :func:`normalise_text` leaves it ("2026-03-04 09:12 jdoe|")
+ENTRY_STAMP_FIELD = re.compile(_STAMP + r"\|")
+
+
+def _entry_stamps_as_fields(text: str) -> str:
+    """``text`` with the colon after each audit-trail entry stamp read as "|" (same length)."""
+    colons = [m.start("colon") for m in _ENTRY_STAMP.finditer(text)]
+    if not colons:
+        return text
+    chars = list(text)
+    for i in colons:
+        chars[i] = "|"
+    return "".join(chars)
+
 
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
-    Line ends become ``\\n``, HTML character references are decoded and an underscore between
-    two letters or digits becomes a space (same length: no offset moves). The second value is
+    Line ends become ``\\n``, HTML character references are decoded, an underscore between
+    two letters or digits becomes a space and the colon after an audit-trail entry stamp
+    ("2026-03-04 09:12 jdoe:") becomes "|" (same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
     """
     spaced = _FIELD_UNDERSCORE.sub(" ", text) if "_" in text else text
+    if ":" in spaced:
+        spaced = _entry_stamps_as_fields(spaced)
     if "\r" not in text and "&" not in text:
         # an identity map when underscores were read as spaces: quotes still come from ``text``
         return spaced, (None if spaced is text or spaced == text else list(range(len(text) + 1)))

@@ -54,6 +54,8 @@ def test_pipeline_changed_rules_survive_serialisation(tmp_path, text):
     for rule in rules["section_rules"]:
         if rule["section"] == "impression":
             rule["headers"] = [h for h in rule["headers"] if h != "impression"]
+    spoken = rules["spoken_headers"]["headers"]  # and the dictated phrases that stand for it
+    rules["spoken_headers"]["headers"] = {k: v for k, v in spoken.items() if v != "impression"}
     sections.initialize(rules=rules)
     assert [s.name for s in nlp(text)._.cdt_sections] == ["other"]
     nlp.to_disk(tmp_path / "pipe")

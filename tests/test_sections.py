@@ -179,3 +179,83 @@ def test_last_word_matches_the_regex_it_replaces():
         hi = rng.randint(lo, len(text))
         m = regex.search(text, lo, hi)
         assert _last_word(text, lo, hi) == (m.group(1) if m else None), (text, lo, hi)
+
+
+# a run of dictation with no punctuation, longer than spoken_headers' min_chars (300)
+_RUN_ON = (
+    "patient is a forty year old man with a swollen right floor of mouth for about two weeks that gets worse "
+    "with meals and goes down after an hour or so his dentist saw nothing on the pano and sent him over to us "
+    "the ultrasound of the right submandibular gland and duct was done here today by me with the linear probe "
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # headers said aloud in unpunctuated dictation start sections
+        (
+            _RUN_ON + "findings a six millimeter stone in the distal duct in pression sialolith plan refer for scope",
+            [("findings", "findings"), ("impression", "in pression"), ("plan", "plan")],
+        ),
+        # after an article or before a verb the word is prose, not a header
+        (_RUN_ON + "and the findings were a six millimeter stone in the distal duct so we plan to scope it", []),
+        # the same words in a punctuated sentence are prose: only unpunctuated runs are read this way
+        (
+            "Patient is a forty year old man with a swollen right floor of mouth, two weeks; the ultrasound, "
+            "done by me, shows findings a six millimeter stone in the distal duct with impression sialolith "
+            "and a plan refer for scope, which he accepted after a long talk about the risks and benefits.",
+            [],
+        ),
+    ],
+)
+def test_headers_said_in_unpunctuated_dictation(nlp, text, expected):
+    doc = nlp(text)
+    assert [(s.name, s.header) for s in doc._.cdt_sections] == expected
+
+
+def test_clause_openers_split_unpunctuated_dictation_into_sentences(nlp):
+    doc = nlp(_RUN_ON + "i measured a six millimeter stone there is no duct dilation she will see ent")
+    starts = [s.text.split()[0] for s in doc.sents]
+    assert starts[0] == "patient" and starts[-3:] == ["i", "there", "she"]
+
+
+def test_a_spoken_header_standing_for_an_unknown_header_fails_at_load(nlp):
+    from cdt_nlp.errors import CdtError
+    from cdt_nlp.rules import load_rules
+
+    rules = load_rules("sections.json")
+    rules["spoken_headers"]["headers"]["findinx"] = "no such header"
+    with pytest.raises(CdtError, match="E014"):
+        SectionDetector(nlp).set_rules(rules)
+
+
+def test_an_audit_trail_entry_stamp_ends_the_field_before_it(nlp):
+    from cdt_nlp.checker import prepare_note
+
+    note = (
+        "2026-05-11 08:02 reception_ak: pt checked in\n"
+        "2026-05-11 08:15 dr_lemaire: CC:\n"
+        "2026-05-11 08:40 dr_lemaire: outside CBCT of the lower right read by me: no root fracture seen.\n"
+    )
+    original, text, index = prepare_note(note)
+    assert len(text) == len(original) and index is not None  # same length, quotes from the original
+    doc = nlp(text)
+    cc = [s for s in doc._.cdt_sections if s.name == "chief_complaint"]
+    assert len(cc) == 1 and cc[0].body_status == "empty"
+    assert [s.text.split()[0] for s in doc.sents][:3] == ["2026-05-11", "pt", "2026-05-11"]
+
+
+def test_billing_comments_are_one_section_that_documents_nothing(nlp):
+    text = "Impression: stone. [CODER: no reason given - pls add] Plan: scope.\nCODER 6/2: holding claim"
+    sections = [(s.name, text[s.start : s.end]) for s in nlp(text)._.cdt_sections]
+    assert sections == [
+        ("impression", "Impression: stone. "),
+        ("billing_note", "[CODER: no reason given - pls add]"),
+        ("plan", "Plan: scope."),
+        ("billing_note", "CODER 6/2: holding claim"),
+    ]
+
+
+@pytest.mark.parametrize(("header", "name"), [("Anamnesis", "history"), ("Procedere", "plan")])
+def test_headers_of_clinicians_trained_in_german(nlp, header, name):
+    assert [s.name for s in nlp(f"{header}: text")._.cdt_sections] == [name]

@@ -24,12 +24,15 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .. import fastre
+from ..errors import CdtError
 from ..rules import load_rules, term_alternation, validate_rules
+from ..textio import ENTRY_STAMP_FIELD
 from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, token_offsets
 
 SPAN_KEY = "cdt_sections"
-#: sections that belong to another encounter: text copied forward from an earlier note
-OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note"})
+#: sections that document nothing of this encounter: text copied forward from an earlier note,
+#: and the billing office's comments on the note
+OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note", "billing_note"})
 #: a blank line (ends a paragraph)
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 #: sections whose body is the rest of the header's line when it has text there
@@ -59,6 +62,10 @@ _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+#: what ends a run of dictation: a punctuation mark or a line break, written or said
+_RUN_BREAK = re.compile(
+    r"[.!?;:,\n]|\b(?:period|full stop|comma|colon|semicolon|new paragraph|next paragraph|new line)\b", re.IGNORECASE
+)
 
 
 def _last_word(text: str, lo: int, hi: int) -> str | None:
@@ -187,9 +194,40 @@ class SectionDetector:
         self._prior_open = fastre.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
         self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
+        billing = term_alternation(rules.get("billing_comments", {}).get("openers", [])) or "(?!)"
+        #: a billing-office comment: "[CODER: ...", or "CODER 4/6:" / "2026-03-05 16:22 billing ms|" at a line
+        #: start (an audit-trail stamp's colon reads as "|": textio.normalise_text)
+        self._billing_open = re.compile(
+            rf"(?im)(?:(?P<bracket>\[)[ \t]*|^[ \t]*(?:(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})[ T,]+"
+            rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:[ \t]?[ap]m)?\s+)?)"
+            rf"(?:{billing})\b[^:|\n\]]{{0,24}}[:|]"
+        )
         #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
         sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
         self._sublabel = re.compile(rf"(?:{sublabels})", re.IGNORECASE)
+        spoken = rules.get("spoken_headers", {})
+        #: phrase said as a header in unpunctuated dictation -> (section, the header it stands for)
+        self._spoken_sections: dict[str, tuple[str, str]] = {}
+        for phrase, header in spoken.get("headers", {}).items():
+            section = header_to_section.get(header.lower())
+            if section is None:
+                raise CdtError("E014", file="sections.json", entry=phrase, header=header)
+            self._spoken_sections[SPACES.sub(" ", phrase.lower())] = (section, header)
+        self._run_chars = int(spoken.get("min_chars", 0)) or None
+        spoken_alt = "|".join(
+            re.escape(p).replace(r"\ ", r"\s+") for p in sorted(self._spoken_sections, key=len, reverse=True)
+        )
+        not_after = "|".join(map(re.escape, spoken.get("not_after", [])))
+        not_before = "|".join(map(re.escape, spoken.get("not_before", [])))
+        self._spoken = re.compile(
+            rf"(?<![\w-])(?P<h>{spoken_alt or '(?!)'})(?![\w-])"
+            rf"(?!\s+(?:{not_before or '(?!)'})\b)(?=\s+\w|\s*$)",
+            re.IGNORECASE,
+        )
+        self._spoken_not_after = frozenset(w.lower() for w in spoken.get("not_after", []))
+        openers = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in spoken.get("clause_openers", []))
+        #: a word that opens a clause inside unpunctuated dictation ("... i reviewed them myself the")
+        self._clause_opener = re.compile(rf"(?<=\s)(?:{openers or '(?!)'})(?=\s)", re.IGNORECASE)
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -219,6 +257,13 @@ class SectionDetector:
                 start = m.start("h")
                 if start not in hits or hits[start][0] < m.end():
                     hits[start] = (m.end(), section, header)
+        if self._run_chars is not None and len(text) >= self._run_chars:
+            for start, (end, section, header) in self._spoken_hits(text).items():
+                hits.setdefault(start, (end, section, header))
+        if "|" in text:
+            # an audit-trail entry stamp ("2026-03-04 09:12 jdoe|") ends the section before it
+            for m in ENTRY_STAMP_FIELD.finditer(text):
+                hits.setdefault(m.start(), (m.end(), "other", m.group(0).strip()))
         # any other short "Label:" at a line start ends the previous section, unless it overlaps a
         # named header (generic hits never overlap each other: finditer moves past each match)
         named = sorted((st, e) for st, (e, _, _) in hits.items())
@@ -255,6 +300,33 @@ class SectionDetector:
             status = self.body_status(body) if section != "other" else None
             sections.append(Section(section, header, start, end, stop, status))
         return self._mark_prior_notes(text, sections)
+
+    def _run_ons(self, text: str) -> list[tuple[int, int]]:
+        """Stretches of at least ``min_chars`` characters (``spoken_headers`` in sections.json)
+        with no punctuation or line break, written or said: dictation that speech recognition
+        left unpunctuated."""
+        runs = []
+        last = 0
+        for m in _RUN_BREAK.finditer(text):
+            if m.start() - last >= self._run_chars:
+                runs.append((last, m.start()))
+            last = m.end()
+        if len(text) - last >= self._run_chars:
+            runs.append((last, len(text)))
+        return runs
+
+    def _spoken_hits(self, text: str) -> dict[int, tuple[int, str, str]]:
+        """Headers said aloud inside unpunctuated dictation ("... no stone seen in pression
+        obstructive sialadenitis plan warm compresses ..."), as ``find_sections`` hits."""
+        hits: dict[int, tuple[int, str, str]] = {}
+        for lo, hi in self._run_ons(text):
+            for m in self._spoken.finditer(text, lo, hi):
+                before = text[max(lo, m.start() - 24) : m.start()].split()
+                if before and before[-1].lower() in self._spoken_not_after:
+                    continue  # "the findings", "we plan"
+                section, _ = self._spoken_sections[SPACES.sub(" ", m.group("h").lower())]
+                hits[m.start()] = (m.end(), section, m.group("h"))
+        return hits
 
     def _absorb_sublabels(self, text: str, merged: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
         """A named header alone on its line whose body is laid out under sub-labels
@@ -311,25 +383,52 @@ class SectionDetector:
             blocks.append((opener.start(), opener.end(), end))
             pos = max(end, opener.end())
 
+    def billing_blocks(self, text: str) -> list[tuple[int, int, int]]:
+        """Billing-office comments (``billing_comments`` in sections.json), as (start, opener end,
+        end): from "[CODER:" to its closing bracket (or a blank line), or from a "CODER 4/6:" line
+        start to the end of the line."""
+        if "[" not in text and ":" not in text:
+            return []
+        blocks = []
+        pos = 0
+        while True:
+            m = self._billing_open.search(text, pos)
+            if m is None:
+                return blocks
+            if m.group("bracket"):
+                close = text.find("]", m.end())
+                blank = BLANK_LINE.search(text, m.end())
+                ends = [i for i in (close + 1 if close != -1 else -1, blank.start() if blank else -1) if i != -1]
+                end = min(ends, default=len(text))
+            else:
+                end = text.find("\n", m.end())
+                end = len(text) if end == -1 else end
+            blocks.append((m.start(), m.end(), end))
+            pos = end
+
     def _mark_prior_notes(self, text: str, sections: list[Section]) -> list[Section]:
-        """Replace the sections inside a copied-forward block by one ``prior_note`` section
-        (the one name in OTHER_ENCOUNTER_SECTIONS)."""
-        blocks = self.prior_blocks(text)
+        """Replace the sections inside a copied-forward block or a billing comment by one
+        ``prior_note`` or ``billing_note`` section (OTHER_ENCOUNTER_SECTIONS); a section the
+        block interrupts ends where the block starts."""
+        blocks = [(*b, "prior_note") for b in self.prior_blocks(text)]
+        blocks += [(*b, "billing_note") for b in self.billing_blocks(text)]
         if not blocks:
             return sections
         out = []
         for section in sections:
-            inside = any(start <= section.start < end for start, _, end in blocks)
+            inside = any(start <= section.start < end for start, _, end, _ in blocks)
             if inside:
                 continue
-            cut = min((start for start, _, _ in blocks if section.start < start < section.end), default=None)
+            cut = min((start for start, _, _, _ in blocks if section.start < start < section.end), default=None)
             if cut is not None:
-                section = Section(
-                    section.name, section.header, section.start, min(section.body_start, cut), cut, section.body_status
-                )
+                body_start = min(section.body_start, cut)
+                status = section.body_status
+                if status is None and section.name != "other":
+                    status = self.body_status(text[body_start:cut])
+                section = Section(section.name, section.header, section.start, body_start, cut, status)
             out.append(section)
-        for start, opener_end, end in blocks:
-            out.append(Section("prior_note", text[start:opener_end].strip(), start, opener_end, end, None))
+        for start, opener_end, end, name in blocks:
+            out.append(Section(name, text[start:opener_end].strip(), start, opener_end, end, None))
         return sorted(out, key=lambda s: s.start)
 
     def _body_end(self, text: str, header_start: int, body_start: int, stop: int, section: str) -> int:
@@ -403,6 +502,9 @@ class SectionDetector:
 
     def sentence_starts(self, text: str, sections: list[Section]) -> set[int]:
         starts = {s.start for s in sections}
+        if self._run_chars is not None and len(text) >= self._run_chars:
+            for lo, hi in self._run_ons(text):
+                starts.update(m.start() for m in self._clause_opener.finditer(text, lo, hi))
         for m in re.finditer(r"\n\s*\n|\n(?=\s*(?:[-*•>]|\d+[.)]\s|[A-Z]))", text):
             starts.add(m.end())
         for m in DICTATED_BREAK.finditer(text):
