@@ -367,10 +367,18 @@ def test_a_film_dated_earlier_or_named_for_its_limits_is_not_taken_today(checker
         ("Se tomó tomografía de haz cónico del maxilar superior completo para planear implantes.", "cbct"),
         ("Ultrasonido de la glándula submandibular izquierda hecho hoy en el consultorio.", "ultrasound"),
         ("Resonancia magnética de ATM bilateral realizada hoy, boca abierta y cerrada.", "mri"),
+        # abbreviations of clinicians trained in German: MRT for MRI, DVT (digital volume tomography) for CBCT
+        ("MRT of both TMJs with open and closed mouth was made today and evaluated by me.", "mri"),
+        ("DVT regio 46-47 made today and evaluated by me: lesion 4 mm from the canal.", "cbct"),
     ],
 )
 def test_a_service_described_without_its_usual_name_is_performed(checker, note, modality):
     assert modality in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
+    note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
+    assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_contrast_in_a_joint_space_on_mri_or_a_lavage_is_not_an_arthrogram(checker):
