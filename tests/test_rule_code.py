@@ -376,6 +376,15 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
     assert modality in checker.nlp(note)._.cdt_facts.performed
 
 
+def test_a_referral_naming_the_specialist_before_the_service_is_an_order(checker):
+    note = (
+        "US of the R parotid by me: 4 mm stone at the hilum, duct dilated. "
+        "Referred ENT (Dr. Lindqvist) for sialendoscopic stone removal."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert "sialoendoscopy" not in facts.performed and "ultrasound" in facts.performed
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
