@@ -385,6 +385,15 @@ def test_a_referral_naming_the_specialist_before_the_service_is_an_order(checker
     assert "sialoendoscopy" not in facts.performed and "ultrasound" in facts.performed
 
 
+def test_a_study_still_needed_to_confirm_is_an_order(checker):
+    note = (
+        "Bilateral TMJ CBCT by me: R condyle flattened with an anterior osteophyte. "
+        "Dx: R TMJ osteoarthritis, maybe also disc displacement (need MRI to confirm disc)."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert "mri" not in facts.performed and "mri" in facts.ordered
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
