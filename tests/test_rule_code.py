@@ -394,6 +394,15 @@ def test_a_study_still_needed_to_confirm_is_an_order(checker):
     assert "mri" not in facts.performed and "mri" in facts.ordered
 
 
+def test_a_refusal_of_another_study_leaves_this_one_done(checker):
+    note = "Transcranial TMJ films, open and closed, taken here because she declined CBCT."
+    facts = checker.nlp(note)._.cdt_facts
+    assert "tmj_radiograph" in facts.performed
+    # refusing the study itself still means it was not done
+    refused = checker.nlp("Sialography of the right parotid to look for strictures, but she declined it.")
+    assert "sialography" not in refused._.cdt_facts.performed
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed

@@ -37,6 +37,8 @@ PLAN_SECTIONS = frozenset({"plan"})
 #: field-of-view patterns that qualify the others rather than name a field
 FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 #: a clause break followed by a subject: the words before it belong to another clause
+#: what may stand between a refusal and the study it names ("declined the CBCT")
+_REFUSED_ARTICLE = re.compile(r"^\s*(?:(?:a|an|the|any|further|more|another|to have (?:a|an|the))\s+)?", re.IGNORECASE)
 _NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
 
 
@@ -156,6 +158,8 @@ class ServiceDetector:
         self._post_negations = compile_list(spec["post_negations"])
         # "CBCT to r/o a second canal - pt declined": proposed, refused later in the sentence
         self._refusals = compile_list(spec["refusals"]) if spec.get("refusals") else None
+        #: each modality's pattern, to tell which study a refusal names ("... and she declined CBCT")
+        self._modalities = [(name, regex) for group, name, regex in self._groups if group == "modalities"]
         self._fov_context = compile_list(spec["fov_context"])
         # "patient moved, scan aborted" cancels the capture unless the note says it was retaken
         self._aborted = compile_list(spec["aborted"])
@@ -173,9 +177,20 @@ class ServiceDetector:
             start = sentence_tokens(doc, start - 1)[0]
         return tokens_text(doc, start, end)
 
-    def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None) -> str:
+    def _refuses_another(self, refused: str, name: str | None) -> bool:
+        """Whether the text right after a refusal (``refused``) names a study other than ``name``
+        ("transcranial TMJ films taken because ... she declined CBCT": the films were taken)."""
+        refused = _REFUSED_ARTICLE.sub("", refused, count=1)
+        for other, regex in self._modalities:
+            m = regex.search(refused)
+            if m is not None and m.start() == 0:
+                return other != name
+        return False
+
+    def mention_status(self, doc: Doc, start: int, end: int, section_name: str | None, name: str | None = None) -> str:
         """``ordered``, ``negated`` ("nothing fused"), ``prior`` (done before this visit, or named in
-        text copied forward from an earlier note) or ``present``."""
+        text copied forward from an earlier note) or ``present``, for a mention of the study
+        ``name``."""
         if section_name in PLAN_SECTIONS:
             return "ordered"
         if section_name in OTHER_ENCOUNTER_SECTIONS:
@@ -195,7 +210,9 @@ class ServiceDetector:
         after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
-        if self._refusals is not None and self._refusals.search(tokens_text(doc, last, sent_end)):
+        rest = tokens_text(doc, last, sent_end)
+        refusal = self._refusals.search(rest) if self._refusals is not None else None
+        if refusal is not None and not self._refuses_another(rest[refusal.end() :], name):
             return "ordered"  # proposed and refused: not done, but the reason for it still stands
         if self._orders.search(window):
             return "ordered"
@@ -229,7 +246,7 @@ class ServiceDetector:
                         continue
                     status = "negated"
                 elif group in ("modalities", "postprocessing"):
-                    status = self.mention_status(doc, m.start(), m.end(), section_name)
+                    status = self.mention_status(doc, m.start(), m.end(), section_name, name)
                 if group == "fields_of_view" and not self._fov_context.search(self._fov_window(doc, tokens[0], name)):
                     continue  # "maxilla ... mandible" in a findings list is not a field of view
                 span = Span(doc, *tokens, label=f"{group}:{name}")
