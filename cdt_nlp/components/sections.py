@@ -217,7 +217,6 @@ class SectionDetector:
         spoken_alt = "|".join(
             re.escape(p).replace(r"\ ", r"\s+") for p in sorted(self._spoken_sections, key=len, reverse=True)
         )
-        not_after = "|".join(map(re.escape, spoken.get("not_after", [])))
         not_before = "|".join(map(re.escape, spoken.get("not_before", [])))
         self._spoken = re.compile(
             rf"(?<![\w-])(?P<h>{spoken_alt or '(?!)'})(?![\w-])"
