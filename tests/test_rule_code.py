@@ -403,6 +403,17 @@ def test_a_refusal_of_another_study_leaves_this_one_done(checker):
     assert "sialography" not in refused._.cdt_facts.performed
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Limited CBCT of the lower left captured here for Dr. Moss (Lakeside Endo), who is reading it.",
+        "Bilateral TMJ CBCT captured today and sent on the portal. No read performed by this office.",
+    ],
+)
+def test_a_read_left_to_someone_else_is_read_elsewhere(checker, note):
+    assert checker.nlp(note)._.cdt_facts.read_elsewhere
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
