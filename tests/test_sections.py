@@ -256,6 +256,13 @@ def test_billing_comments_are_one_section_that_documents_nothing(nlp):
     ]
 
 
+def test_a_capitalised_header_glued_to_the_word_before_it(nlp):
+    text = "Volume sent to the OMR, report not yet receivedNecessity: must map the nerve loops."
+    assert [(s.name, s.header) for s in nlp(text)._.cdt_sections] == [("rationale", "Necessity")]
+    # glued in lower case it is one word, not a header
+    assert nlp("Report not yet receivednecessity: must map the nerve loops.")._.cdt_sections == []
+
+
 @pytest.mark.parametrize(("header", "name"), [("Anamnesis", "history"), ("Procedere", "plan")])
 def test_headers_of_clinicians_trained_in_german(nlp, header, name):
     assert [s.name for s in nlp(f"{header}: text")._.cdt_sections] == [name]

@@ -79,6 +79,12 @@ def _last_word(text: str, lo: int, hi: int) -> str | None:
     return text[i:end] if i < end else None
 
 
+def _glued_to_word(text: str, start: int) -> bool:
+    """Whether a capitalised header at ``start`` is glued to the end of the word before it, as
+    exports leave it ("...report not yet receivedNecessity: must assess ...")."""
+    return start > 0 and text[start - 1].islower() and text[start].isupper() and text[start + 1 : start + 2].islower()
+
+
 DICTATED_BREAK = re.compile(
     r"\b(?:period|full stop)\s+(?:new paragraph\s+|next paragraph\s+)?|\bnew paragraph\s+", re.IGNORECASE
 )
@@ -151,7 +157,8 @@ class SectionDetector:
             rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
-        # an ALL-CAPS header run into the text ("...noted FINDINGS:there is")
+        # an ALL-CAPS header run into the text ("...noted FINDINGS:there is"), or a capitalised one glued
+        # to the word before it ("...not yet receivedNecessity: must assess")
         self._caps = fastre.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
         # a header alone on its line without a colon
         self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
@@ -245,7 +252,7 @@ class SectionDetector:
         ):
             for m in regex.finditer(text):
                 header = m.group("h")
-                if caps_only and not (header.isupper() and len(header) > 2):
+                if caps_only and not (header.isupper() and len(header) > 2) and not _glued_to_word(text, m.start("h")):
                     continue
                 if regex is self._line and not header.isupper():
                     continue
