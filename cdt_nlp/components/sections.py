@@ -202,6 +202,8 @@ class SectionDetector:
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
         self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
         billing = term_alternation(rules.get("billing_comments", {}).get("openers", [])) or "(?!)"
+        #: a cheap first test: an opener word anywhere
+        self._billing_word = fastre.compile(rf"(?i)\b(?:{billing})\b")
         #: a billing-office comment: "[CODER: ...", or "CODER 4/6:" / "2026-03-05 16:22 billing ms|" at a line
         #: start (an audit-trail stamp's colon reads as "|": textio.normalise_text)
         self._billing_open = re.compile(
@@ -221,6 +223,7 @@ class SectionDetector:
                 raise CdtError("E014", file="sections.json", entry=phrase, header=header)
             self._spoken_sections[SPACES.sub(" ", phrase.lower())] = (section, header)
         self._run_chars = int(spoken.get("min_chars", 0)) or None
+        self._long_run = fastre.compile(rf"[^.!?;:,\n]{{{self._run_chars or 1}}}")
         spoken_alt = "|".join(
             re.escape(p).replace(r"\ ", r"\s+") for p in sorted(self._spoken_sections, key=len, reverse=True)
         )
@@ -311,6 +314,8 @@ class SectionDetector:
         """Stretches of at least ``min_chars`` characters (``spoken_headers`` in sections.json)
         with no punctuation or line break, written or said: dictation that speech recognition
         left unpunctuated."""
+        if self._long_run.search(text) is None:
+            return []  # a cheap first test: no long run even between written punctuation marks
         runs = []
         last = 0
         for m in _RUN_BREAK.finditer(text):
@@ -393,7 +398,7 @@ class SectionDetector:
         """Billing-office comments (``billing_comments`` in sections.json), as (start, opener end,
         end): from "[CODER:" to its closing bracket (or a blank line), or from a "CODER 4/6:" line
         start to the end of the line."""
-        if "[" not in text and ":" not in text:
+        if self._billing_word.search(text) is None:
             return []
         blocks = []
         pos = 0
