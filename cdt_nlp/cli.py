@@ -141,6 +141,8 @@ DEFAULT_TRAINING = (
     "corpus/tune13b.jsonl",
     "corpus/tune14a.jsonl",
     "corpus/tune14b.jsonl",
+    "corpus/tune15a.jsonl",
+    "corpus/tune15b.jsonl",
 )
 
 
