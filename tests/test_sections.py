@@ -112,7 +112,7 @@ def test_sections_empty_header_is_marked(nlp, text):
 #: pre-scan those, so the detector consumes the separator instead and reads only group "h")
 _GENERIC_LOOKBEHIND = re.compile(
     r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
-    r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
+    r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
     r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
 )
 _PIECES = ["Label", "Dx", "Pt", "x", "a.b", "R/O", ":", ";;", ";", "|", "//", "/", "---", "***", "*", " ", "  ", "\t",

@@ -175,7 +175,7 @@ class SectionDetector:
         # the end are used)
         self._generic = fastre.compile(
             r"(?m)(?:^|;;|\||//|\s\s|---|\*\*\*)[ \t]*"
-            r"(?P<h>[A-Za-z](?:[A-Za-z/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
+            r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
         )
         prefixes = rules.get("header_prefixes", {})
