@@ -367,6 +367,10 @@ def test_a_film_dated_earlier_or_named_for_its_limits_is_not_taken_today(checker
         ("Se tomó tomografía de haz cónico del maxilar superior completo para planear implantes.", "cbct"),
         ("Ultrasonido de la glándula submandibular izquierda hecho hoy en el consultorio.", "ultrasound"),
         ("Resonancia magnética de ATM bilateral realizada hoy, boca abierta y cerrada.", "mri"),
+        # written in French
+        ("TDM à faisceau conique du maxillaire complet réalisée aujourd'hui pour planifier les implants.", "cbct"),
+        ("Échographie de la parotide droite faite au cabinet: deux ganglions réactifs.", "ultrasound"),
+        ("IRM des deux ATM réalisée ce matin, bouche ouverte et fermée.", "mri"),
         # abbreviations of clinicians trained in German: MRT for MRI, DVT (digital volume tomography) for CBCT
         ("MRT of both TMJs with open and closed mouth was made today and evaluated by me.", "mri"),
         ("DVT regio 46-47 made today and evaluated by me: lesion 4 mm from the canal.", "cbct"),
@@ -412,6 +416,11 @@ def test_a_refusal_of_another_study_leaves_this_one_done(checker):
 )
 def test_a_read_left_to_someone_else_is_read_elsewhere(checker, note):
     assert checker.nlp(note)._.cdt_facts.read_elsewhere
+
+
+def test_irm_the_filling_material_is_not_an_mri(checker):
+    note = "#30 pulpotomy, IRM placed as the temporary filling. Pano today: no periapical lesion."
+    assert "mri" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):

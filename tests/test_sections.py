@@ -263,6 +263,18 @@ def test_a_capitalised_header_glued_to_the_word_before_it(nlp):
     assert nlp("Report not yet receivednecessity: must map the nerve loops.")._.cdt_sections == []
 
 
-@pytest.mark.parametrize(("header", "name"), [("Anamnesis", "history"), ("Procedere", "plan")])
-def test_headers_of_clinicians_trained_in_german(nlp, header, name):
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("Anamnesis", "history"),
+        ("Procedere", "plan"),
+        # French
+        ("Motif de consultation", "chief_complaint"),
+        ("Antécédents", "history"),
+        ("Résultats", "findings"),
+        ("Interprétation", "impression"),
+        ("Plan de traitement", "plan"),
+    ],
+)
+def test_headers_of_clinicians_trained_in_german_or_writing_in_french(nlp, header, name):
     assert [s.name for s in nlp(f"{header}: text")._.cdt_sections] == [name]
