@@ -412,6 +412,7 @@ def test_a_refusal_of_another_study_leaves_this_one_done(checker):
     [
         "Limited CBCT of the lower left captured here for Dr. Moss (Lakeside Endo), who is reading it.",
         "Bilateral TMJ CBCT captured today and sent on the portal. No read performed by this office.",
+        "CBCT ltd LR captd; no in-house rd, vol → OMR for rpt.",
     ],
 )
 def test_a_read_left_to_someone_else_is_read_elsewhere(checker, note):
