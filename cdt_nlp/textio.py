@@ -72,23 +72,38 @@ _ENTRY_STAMP = re.compile(_STAMP + r"(?P<colon>:)(?=[ \t])")
 ENTRY_STAMP_FIELD = re.compile(_STAMP + r"\|")
 
 
-def _entry_stamps_as_fields(text: str) -> str:
-    """``text`` with the colon after each audit-trail entry stamp read as "|" (same length)."""
-    colons = [m.start("colon") for m in _ENTRY_STAMP.finditer(text)]
-    if not colons:
+#: a two-column table row ("| Findings  |       |", "| FOV | 16 x 10 cm |"): its middle bar is
+#: read as the colon of a "Label: value" field, which keeps every offset where it was
+_TABLE_ROW = re.compile(r"(?m)^[ \t]*\|[ \t]*[A-Za-z][^|\n]{0,40}?(?P<bar>\|)[^|\n]*\|[ \t]*$")
+
+
+def _replace_at(text: str, positions: list[int], char: str) -> str:
+    """``text`` with the character at each of ``positions`` replaced by ``char`` (same length)."""
+    if not positions:
         return text
     chars = list(text)
-    for i in colons:
-        chars[i] = "|"
+    for i in positions:
+        chars[i] = char
     return "".join(chars)
+
+
+def _entry_stamps_as_fields(text: str) -> str:
+    """``text`` with the colon after each audit-trail entry stamp read as "|" (same length)."""
+    return _replace_at(text, [m.start("colon") for m in _ENTRY_STAMP.finditer(text)], "|")
+
+
+def _table_rows_as_fields(text: str) -> str:
+    """``text`` with the middle bar of each two-column table row read as ":" (same length)."""
+    return _replace_at(text, [m.start("bar") for m in _TABLE_ROW.finditer(text)], ":")
 
 
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
     Line ends become ``\\n``, HTML character references are decoded, an underscore between
-    two letters or digits becomes a space and the colon after an audit-trail entry stamp
-    ("2026-03-04 09:12 jdoe:") becomes "|" (same length: no offset moves). The second value is
+    two letters or digits becomes a space, the colon after an audit-trail entry stamp
+    ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
+    ("| Findings |  |") becomes ":" (same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
@@ -96,6 +111,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     spaced = _FIELD_UNDERSCORE.sub(" ", text) if "_" in text else text
     if ":" in spaced:
         spaced = _entry_stamps_as_fields(spaced)
+    if "|" in spaced and "\n" in spaced:
+        spaced = _table_rows_as_fields(spaced)
     if "\r" not in text and "&" not in text:
         # an identity map when underscores were read as spaces: quotes still come from ``text``
         return spaced, (None if spaced is text or spaced == text else list(range(len(text) + 1)))

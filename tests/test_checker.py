@@ -185,6 +185,38 @@ def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_
         assert original_span(index, 0, len(clean)) == (0, len(text))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a two-column table row reads as "Label: value"
+        ("| Findings  |       |\n| FOV | 8 x 8 cm |", "| Findings  :       |\n| FOV : 8 x 8 cm |"),
+        # rows of wider tables and bars inside a line stay as they are
+        ("| Site | Height | Width |\n| #19 | 11 mm | 6 mm |", "| Site | Height | Width |\n| #19 | 11 mm | 6 mm |"),
+        ("S: pain | O: swelling\nA: stone", "S: pain | O: swelling\nA: stone"),
+        # an audit-trail stamp's colon reads as a field separator
+        ("2026-03-04 09:12 jdoe: CC:\nnext", "2026-03-04 09:12 jdoe| CC:\nnext"),
+    ],
+)
+def test_normalise_text_reads_table_rows_and_entry_stamps_as_fields(text, expected):
+    from cdt_nlp.textio import normalise_text
+
+    clean, index = normalise_text(text)
+    assert clean == expected and len(clean) == len(text)
+    assert (index is not None) is (clean != text)
+
+
+def test_a_table_exported_note_reads_its_empty_cells_as_missing(checker):
+    note = (
+        "CBCT capture log\nReason: implant planning #19, pano cannot show the canal.\n"
+        "| Item      | Entry |\n|-----------|-------|\n| FOV       | 5 x 5 cm |\n"
+        "| Findings  |       |\n| Impression |      |\n| Reader    | OMR, report to follow |\n"
+    )
+    result = checker.check(note, code="D0380")
+    assert not result.items["findings"].present and not result.items["interpretation"].present
+    for ev in (ev for r in result.items.values() for ev in r.evidence):
+        assert note[ev.start : ev.end] == ev.text
+
+
 def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
     note = "SIALENDOSCOPY_RPT; side=R; interp_status=SENT_OUT; findings_scope=6 mm stone mid-duct, retrieved"
     result = checker.check(note, code="D0371")
