@@ -74,6 +74,8 @@ def test_sections_header_styles(nlp, text, expected):
         ("Refer to the referral letter.", "empty"),
         # a header glued to the body ends what the placeholder may cover
         ("images sent to OMR for readReason:pain #30 for 3 weeks", None),
+        ("to be added after attending review.", "deferred"),
+        ("see findings above", "empty"),
     ],
 )
 def test_sections_placeholder_bodies(nlp, body, status):
@@ -113,7 +115,7 @@ def test_sections_empty_header_is_marked(nlp, text):
 _GENERIC_LOOKBEHIND = re.compile(
     r"(?m)(?:^|(?<=;;)|(?<=\|)|(?<=//)|(?<=\s\s)|(?<=---)|(?<=\*\*\*))[ \t]*"
     r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
-    r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+    r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)"
 )
 _PIECES = ["Label", "Dx", "Pt", "x", "a.b", "R/O", ":", ";;", ";", "|", "//", "/", "---", "***", "*", " ", "  ", "\t",
            "\n", "\n\n", ".", "(", ")", "-", "#", "&", "'", "1", "http://x", "Findings", "Plan"]  # fmt: skip

@@ -176,7 +176,7 @@ class SectionDetector:
         self._generic = fastre.compile(
             r"(?m)(?:^|;;|\||//|\s\s|---|\*\*\*)[ \t]*"
             r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
-            r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_])"
+            r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)"
         )
         prefixes = rules.get("header_prefixes", {})
         #: (label prefix, section) for "Label:" headers that are not known ones ("Why simulate:")
