@@ -175,7 +175,7 @@ class SectionDetector:
         # the end are used)
         self._generic = fastre.compile(
             r"(?m)(?:^|;;|\||//|\s\s|---|\*\*\*)[ \t]*"
-            r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,28}[A-Za-z)])"
+            r"(?P<h>[A-Za-z](?:[A-Za-z0-9/&'()#\- ]|\.(?!\s)){0,36}[A-Za-z)])"
             r"[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)"
         )
         prefixes = rules.get("header_prefixes", {})
@@ -190,6 +190,11 @@ class SectionDetector:
         )
         sentence_words = rules.get("sentence_openers", {}).get("words", [])
         #: a generic label that opens like a sentence ("You asked me one thing:") is not a header
+        openers = rules.get("sentence_openers", {})
+        #: a long label with a verb in it is a sentence ("Only the anterior mandible is usable:")
+        self._long_label = int(openers.get("long_label_chars", 10**6))
+        verbs = "|".join(map(re.escape, openers.get("verbs", []))) or "(?!)"
+        self._label_verb = re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)
         self._sentence_label = re.compile(
             rf"(?:{'|'.join(map(re.escape, sentence_words)) or '(?!)'})\s+[a-z]", re.IGNORECASE
         )
@@ -283,7 +288,10 @@ class SectionDetector:
             k = bisect.bisect_right(named_starts, start)
             inside = k > 0 and reach[k - 1] > start  # a named header covers ``start``
             covers = k < len(named_starts) and named_starts[k] < m.end() or (k > 0 and named_starts[k - 1] == start)
-            if not (inside or covers) and not self._sentence_label.match(m.group("h")):
+            label_text = m.group("h")
+            if len(label_text) > self._long_label and self._label_verb.search(label_text):
+                continue  # a sentence that ends in a colon
+            if not (inside or covers) and not self._sentence_label.match(label_text):
                 label = SPACES.sub(" ", m.group("h").lower())
                 section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
                     (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
