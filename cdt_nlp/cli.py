@@ -143,6 +143,8 @@ DEFAULT_TRAINING = (
     "corpus/tune14b.jsonl",
     "corpus/tune15a.jsonl",
     "corpus/tune15b.jsonl",
+    "corpus/tune16a.jsonl",
+    "corpus/tune16b.jsonl",
 )
 
 
