@@ -380,22 +380,29 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
     assert modality in checker.nlp(note)._.cdt_facts.performed
 
 
-def test_a_referral_naming_the_specialist_before_the_service_is_an_order(checker):
-    note = (
-        "US of the R parotid by me: 4 mm stone at the hilum, duct dilated. "
-        "Referred ENT (Dr. Lindqvist) for sialendoscopic stone removal."
-    )
+@pytest.mark.parametrize(
+    ("note", "ordered", "done"),
+    [
+        # a referral that names the specialist before the service
+        (
+            "US of the R parotid by me: 4 mm stone at the hilum, duct dilated. "
+            "Referred ENT (Dr. Lindqvist) for sialendoscopic stone removal.",
+            "sialoendoscopy",
+            "ultrasound",
+        ),
+        # a study still needed to confirm
+        (
+            "Bilateral TMJ CBCT by me: R condyle flattened with an anterior osteophyte. "
+            "Dx: R TMJ osteoarthritis, maybe also disc displacement (need MRI to confirm disc).",
+            "mri",
+            "cbct",
+        ),
+    ],
+)
+def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
     facts = checker.nlp(note)._.cdt_facts
-    assert "sialoendoscopy" not in facts.performed and "ultrasound" in facts.performed
-
-
-def test_a_study_still_needed_to_confirm_is_an_order(checker):
-    note = (
-        "Bilateral TMJ CBCT by me: R condyle flattened with an anterior osteophyte. "
-        "Dx: R TMJ osteoarthritis, maybe also disc displacement (need MRI to confirm disc)."
-    )
-    facts = checker.nlp(note)._.cdt_facts
-    assert "mri" not in facts.performed and "mri" in facts.ordered
+    assert ordered not in facts.performed and done in facts.performed
+    assert ordered in facts.ordered
 
 
 def test_a_refusal_of_another_study_leaves_this_one_done(checker):
