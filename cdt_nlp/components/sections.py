@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -377,17 +378,25 @@ class SectionDetector:
                 absorbing_from = end
         return out
 
+    @staticmethod
+    def _blocks(opener: Any, text: str, block_end: Callable[[Any], int]) -> list[tuple[int, int, int]]:
+        """(start, opener end, end) for each match of ``opener`` in ``text``, the next search
+        starting where the block ends; ``block_end`` gives a match's end."""
+        blocks = []
+        pos = 0
+        while (m := opener.search(text, pos)) is not None:
+            end = block_end(m)
+            blocks.append((m.start(), m.end(), end))
+            pos = max(end, m.end())
+        return blocks
+
     def prior_blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Text copied forward from an earlier encounter, as (start, opener end, end): from an
         opener at a line or export-field start ("PREVIOUS NOTE 3/2:", "| [copied from 4/16]") to a
         copy marker ("[carried forward]", included), a line or field that starts today's entry
         ("4/18:", "TODAY", "---") or a blank line."""
-        blocks = []
-        pos = 0
-        while True:
-            opener = self._prior_open.search(text, pos)
-            if opener is None:
-                return blocks
+
+        def block_end(opener: Any) -> int:
             ends = [len(text)]
             blank = BLANK_LINE.search(text, opener.end())
             if blank:
@@ -399,8 +408,9 @@ class SectionDetector:
             marker = self._prior_marker.search(text, opener.end(), end)
             if marker and marker.group(0).strip(" -*[]()\t\n"):
                 end = marker.end()
-            blocks.append((opener.start(), opener.end(), end))
-            pos = max(end, opener.end())
+            return end
+
+        return self._blocks(self._prior_open, text, block_end)
 
     def billing_blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Billing-office comments (``billing_comments`` in sections.json), as (start, opener end,
@@ -408,22 +418,17 @@ class SectionDetector:
         start to the end of the line."""
         if self._billing_word.search(text) is None:
             return []
-        blocks = []
-        pos = 0
-        while True:
-            m = self._billing_open.search(text, pos)
-            if m is None:
-                return blocks
+
+        def block_end(m: Any) -> int:
             if m.group("bracket"):
                 close = text.find("]", m.end())
                 blank = BLANK_LINE.search(text, m.end())
                 ends = [i for i in (close + 1 if close != -1 else -1, blank.start() if blank else -1) if i != -1]
-                end = min(ends, default=len(text))
-            else:
-                end = text.find("\n", m.end())
-                end = len(text) if end == -1 else end
-            blocks.append((m.start(), m.end(), end))
-            pos = end
+                return min(ends, default=len(text))
+            end = text.find("\n", m.end())
+            return len(text) if end == -1 else end
+
+        return self._blocks(self._billing_open, text, block_end)
 
     def _mark_prior_notes(self, text: str, sections: list[Section]) -> list[Section]:
         """Replace the sections inside a copied-forward block or a billing comment by one
