@@ -63,10 +63,9 @@ _FIELD_UNDERSCORE = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 #: the date, time and user an audit-trail export puts before each entry ("2026-03-04 09:12 jdoe:
 #: CC: ..."); the colon after the user is read as a field separator ("|"), which keeps every offset
 #: where it was, so what follows is read as the start of a field (a header, a sentence)
-_STAMP = (
-    r"(?m)^[ \t]*(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})[ T,]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?"
-    r"[ \t]+[A-Za-z][\w.@-]{0,24}(?: [A-Za-z][\w.-]{0,24})?"
-)
+#: the date and time of an entry stamp ("2026-03-04 09:12", "3/4/26, 9:12 AM")
+STAMP_TIME = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})[ T,]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?"
+_STAMP = rf"(?m)^[ \t]*{STAMP_TIME}[ \t]+[A-Za-z][\w.@-]{{0,24}}(?: [A-Za-z][\w.-]{{0,24}})?"
 _ENTRY_STAMP = re.compile(_STAMP + r"(?P<colon>:)(?=[ \t])")
 #: an entry stamp as :func:`normalise_text` leaves it ("2026-03-04 09:12 jdoe|")
 ENTRY_STAMP_FIELD = re.compile(_STAMP + r"\|")
@@ -108,14 +107,16 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
     """
+    # the same-length readings first: every offset stays where it was
     spaced = _FIELD_UNDERSCORE.sub(" ", text) if "_" in text else text
     if ":" in spaced:
         spaced = _entry_stamps_as_fields(spaced)
     if "|" in spaced and "\n" in spaced:
         spaced = _table_rows_as_fields(spaced)
+    # an identity map when only those changed something: quotes still come from ``text``
+    identity = None if spaced == text else list(range(len(text) + 1))
     if "\r" not in text and "&" not in text:
-        # an identity map when underscores were read as spaces: quotes still come from ``text``
-        return spaced, (None if spaced is text or spaced == text else list(range(len(text) + 1)))
+        return spaced, identity
     text = spaced
     pieces: list[str] = []
     index: list[int] = []
@@ -129,7 +130,7 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         index.extend([m.start()] * len(out))
         last = m.end()
     if last == 0:
-        return text, None
+        return text, identity
     pieces.append(text[last:])
     index.extend(range(last, len(text) + 1))
     return "".join(pieces), index

@@ -173,6 +173,8 @@ def test_checker_every_reason_has_a_phrase_and_vice_versa():
         ("Plan: ___ and tooth_#3 and 5_ and _x", "Plan: ___ and tooth_#3 and 5_ and _x", False),
         ("why_3d=pano", "why 3d=pano", True),
         ("interp_status=SENT_OUT\r\nnext", "interp status=SENT OUT\nnext", True),
+        # an "&" that is not a character reference: the underscore is still read, and mapped back
+        ("why_3d & pano", "why 3d & pano", True),
     ],
 )
 def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_needed):

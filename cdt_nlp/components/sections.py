@@ -27,7 +27,7 @@ from spacy.tokens import Doc
 from .. import fastre
 from ..errors import CdtError
 from ..rules import load_rules, term_alternation, validate_rules
-from ..textio import ENTRY_STAMP_FIELD
+from ..textio import ENTRY_STAMP_FIELD, STAMP_TIME
 from ._state import SENTS_KEY, char_span, doc_text, rules_from_disk, rules_to_disk, token_offsets
 
 SPAN_KEY = "cdt_sections"
@@ -189,13 +189,13 @@ class SectionDetector:
         self._suffixes = sorted(
             ((k, v) for k, v in suffixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
         )
-        sentence_words = rules.get("sentence_openers", {}).get("words", [])
-        #: a generic label that opens like a sentence ("You asked me one thing:") is not a header
-        openers = rules.get("sentence_openers", {})
+        sentence_rules = rules.get("sentence_openers", {})
         #: a long label with a verb in it is a sentence ("Only the anterior mandible is usable:")
-        self._long_label = int(openers.get("long_label_chars", 10**6))
-        verbs = "|".join(map(re.escape, openers.get("verbs", []))) or "(?!)"
+        self._long_label = int(sentence_rules.get("long_label_chars", 10**6))
+        verbs = "|".join(map(re.escape, sentence_rules.get("verbs", []))) or "(?!)"
         self._label_verb = re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)
+        sentence_words = sentence_rules.get("words", [])
+        #: a generic label that opens like a sentence ("You asked me one thing:") is not a header
         self._sentence_label = re.compile(
             rf"(?:{'|'.join(map(re.escape, sentence_words)) or '(?!)'})\s+[a-z]", re.IGNORECASE
         )
@@ -213,9 +213,7 @@ class SectionDetector:
         #: a billing-office comment: "[CODER: ...", or "CODER 4/6:" / "2026-03-05 16:22 billing ms|" at a line
         #: start (an audit-trail stamp's colon reads as "|": textio.normalise_text)
         self._billing_open = re.compile(
-            rf"(?im)(?:(?P<bracket>\[)[ \t]*|^[ \t]*(?:(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})[ T,]+"
-            rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:[ \t]?[ap]m)?\s+)?)"
-            rf"(?:{billing})\b[^:|\n\]]{{0,24}}[:|]"
+            rf"(?im)(?:(?P<bracket>\[)[ \t]*|^[ \t]*(?:{STAMP_TIME}\s+)?)(?:{billing})\b[^:|\n\]]{{0,24}}[:|]"
         )
         #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
         sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
@@ -240,9 +238,9 @@ class SectionDetector:
             re.IGNORECASE,
         )
         self._spoken_not_after = frozenset(w.lower() for w in spoken.get("not_after", []))
-        openers = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in spoken.get("clause_openers", []))
+        clause_words = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in spoken.get("clause_openers", []))
         #: a word that opens a clause inside unpunctuated dictation ("... i reviewed them myself the")
-        self._clause_opener = re.compile(rf"(?<=\s)(?:{openers or '(?!)'})(?=\s)", re.IGNORECASE)
+        self._clause_opener = re.compile(rf"(?<=\s)(?:{clause_words or '(?!)'})(?=\s)", re.IGNORECASE)
         placeholders = rules.get("placeholder_bodies", {})
         self._placeholder = {
             status: re.compile(r"^(?:" + "|".join(f"(?:{p})" for p in pats) + r")$", re.IGNORECASE)
@@ -293,7 +291,7 @@ class SectionDetector:
             if len(label_text) > self._long_label and self._label_verb.search(label_text):
                 continue  # a sentence that ends in a colon
             if not (inside or covers) and not self._sentence_label.match(label_text):
-                label = SPACES.sub(" ", m.group("h").lower())
+                label = SPACES.sub(" ", label_text.lower())
                 section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
                     (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
                 )
