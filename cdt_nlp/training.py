@@ -23,10 +23,17 @@ from .textio import prepare_note
 HAND_WRITTEN_WEIGHT = 3.0
 #: F1 differences smaller than this are treated as ties when choosing the threshold
 F1_TOLERANCE = 0.01
+#: target floors whose F1 (at the chosen threshold) is within this of the best count as tied: the
+#: smallest of them is taken (the F1 curve over floors is nearly flat, and its exact top moved from
+#: shuffle to shuffle)
+FLOOR_TOLERANCE = 0.005
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
 #: target-code probabilities below which the target is reported as unsupported (0: never)
 TARGET_FLOORS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+#: cross-validation is repeated with this many shuffles (seed, seed + 1, ...); the threshold and
+#: floor are chosen on the F1 averaged over them, so one lucky split does not move them
+CV_REPEATS = 3
 
 
 def label_of(note: LabelledNote) -> str:
@@ -76,14 +83,36 @@ def brier(proba: np.ndarray, classes: Sequence[str], golds: Sequence[str]) -> fl
     return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
 
 
+def choose_setting(grids: Sequence[dict[tuple[float, float], dict[str, float]]]) -> tuple[float, float, dict]:
+    """(threshold, target floor, the averaged grid) from per-shuffle mismatch grids, each mapping
+    (threshold, floor) to precision/recall/F1. The scores are averaged over the shuffles first.
+
+    The F1 surface is flat near its top: among settings within F1_TOLERANCE of the best, take the
+    threshold closest to 0.5 rather than an extreme that wins by one note, then the
+    smallest floor within FLOOR_TOLERANCE of the best F1 at that threshold."""
+    grid = {
+        key: {name: round(float(np.mean([g[key][name] for g in grids])), 4) for name in grids[0][key]}
+        for key in grids[0]
+    }
+    top_f1 = max(v["f1"] for v in grid.values())
+    plateau = [key for key, v in grid.items() if v["f1"] >= top_f1 - F1_TOLERANCE]
+    threshold = min((t for t, _ in plateau), key=lambda t: abs(t - 0.5))
+    best_at_threshold = max(grid[threshold, f]["f1"] for f in TARGET_FLOORS if (threshold, f) in grid)
+    floor = min(f for t, f in grid if t == threshold and grid[t, f]["f1"] >= best_at_threshold - FLOOR_TOLERANCE)
+    return threshold, floor, grid
+
+
 @dataclass
 class TrainingResult:
     suggester: CodeSuggester
     cv: dict[str, Any] = field(default_factory=dict)
 
 
-def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int = 0, folds: int = 5) -> TrainingResult:
-    """Fit the suggester; choose the mismatch threshold on cross-validated probabilities."""
+def train_suggester(
+    notes: Sequence[LabelledNote], checker: Checker, seed: int = 0, folds: int = 5, repeats: int = CV_REPEATS
+) -> TrainingResult:
+    """Fit the suggester; choose the mismatch threshold and target floor on cross-validated
+    probabilities (``repeats`` shuffles of ``folds`` folds, F1 averaged over the shuffles)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if not notes:
@@ -94,36 +123,47 @@ def train_suggester(notes: Sequence[LabelledNote], checker: Checker, seed: int =
     pipeline = build_pipeline(seed)
     counts = np.unique(golds, return_counts=True)[1]
     folds = max(2, min(folds, int(counts.min())))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     weights = np.array([1.0 if n.id.startswith("train-") else HAND_WRITTEN_WEIGHT for n in notes])
     fit_params = {"classifier__sample_weight": weights}
-    proba = cross_val_predict(build_pipeline(seed), frame, golds, cv=cv, method="predict_proba", params=fit_params)
     classes = sorted(set(golds))
-    order = np.argsort(-proba, axis=1, kind="stable")
-    top = [(classes[row[0]], float(proba[i, row[0]])) for i, row in enumerate(order)]
-    top1 = float(np.mean([t[0] == g for t, g in zip(top, golds, strict=True)]))
-    top3 = float(np.mean([g in {classes[j] for j in row[:3]} for row, g in zip(order, golds, strict=True)]))
-    targets = [n.target_code for n in notes]
     column = {c: j for j, c in enumerate(classes)}
-    p_targets = [float(proba[i, column[t]]) if t in column else 0.0 for i, t in enumerate(targets)]
-    grid = {(t, f): mismatch_scores(targets, golds, top, t, p_targets, f) for t in THRESHOLDS for f in TARGET_FLOORS}
-    # the F1 surface is flat near its top: among settings within F1_TOLERANCE of the best, take
-    # the threshold closest to 0.5 rather than an extreme that wins by one note, then the floor
-    # with the best F1 at that threshold (the smaller one on a tie)
-    top_f1 = max(v["f1"] for v in grid.values())
-    plateau = [key for key, v in grid.items() if v["f1"] >= top_f1 - F1_TOLERANCE]
-    threshold = min((t for t, _ in plateau), key=lambda t: abs(t - 0.5))
-    floor = max((f for t, f in plateau if t == threshold), key=lambda f: (grid[threshold, f]["f1"], -f))
+    targets = [n.target_code for n in notes]
+    runs = []  # per shuffle: top-1, top-3, Brier and the mismatch grid
+    for repeat in range(max(1, repeats)):
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
+        proba = cross_val_predict(build_pipeline(seed), frame, golds, cv=cv, method="predict_proba", params=fit_params)
+        order = np.argsort(-proba, axis=1, kind="stable")
+        top = [(classes[row[0]], float(proba[i, row[0]])) for i, row in enumerate(order)]
+        top3 = [g in {classes[j] for j in row[:3]} for row, g in zip(order, golds, strict=True)]
+        p_targets = [float(proba[i, column[t]]) if t in column else 0.0 for i, t in enumerate(targets)]
+        runs.append(
+            {
+                "top1": float(np.mean([t[0] == g for t, g in zip(top, golds, strict=True)])),
+                "top3": float(np.mean(top3)),
+                "brier": brier(proba, classes, golds),
+                "grid": {
+                    (t, f): mismatch_scores(targets, golds, top, t, p_targets, f)
+                    for t in THRESHOLDS
+                    for f in TARGET_FLOORS
+                },
+            }
+        )
+    threshold, floor, grid = choose_setting([run["grid"] for run in runs])
+    top1 = float(np.mean([run["top1"] for run in runs]))
+    top3 = float(np.mean([run["top3"] for run in runs]))
     pipeline.fit(frame, golds, **fit_params)
     scores = {
         "folds": folds,
         "top1": round(top1, 4),
         "top3": round(top3, 4),
-        "brier": round(brier(proba, classes, golds), 4),
+        "brier": round(float(np.mean([run["brier"] for run in runs])), 4),
+        "repeats": len(runs),
         "mismatch": grid[threshold, floor],
         "mismatch_without_floor": grid[threshold, 0.0],
         "threshold": threshold,
         "target_floor": floor,
+        # the averaged F1 at the chosen threshold for every floor tried: how flat the choice was
+        "f1_by_floor": {str(f): grid[threshold, f]["f1"] for f in TARGET_FLOORS},
     }
     return TrainingResult(CodeSuggester(pipeline, threshold=threshold, target_floor=floor), scores)
 

@@ -10,7 +10,7 @@ import pytest
 from cdt_nlp import CdtError, Checker
 from cdt_nlp.evaluate import read_labelled
 from cdt_nlp.suggester import ARRAYS_FILE, MANIFEST_FILE, MODEL_FILE, load_suggester
-from cdt_nlp.training import extract_features, train_from_files
+from cdt_nlp.training import CV_REPEATS, choose_setting, extract_features, train_from_files
 
 from .conftest import ROOT
 
@@ -302,3 +302,29 @@ def test_suggester_trains_on_the_text_check_reads(tmp_path, nlp):
 
     doc = checker.check(note, code="D0370").doc
     assert features[0] == doc_features(doc, checker.item_results(doc, next(iter(checker.catalog))))
+
+
+def _grid(f1_by_floor: dict[float, float]) -> dict:
+    """A mismatch grid at threshold 0.5 only, F1 per floor (precision/recall set equal to it)."""
+    return {(0.5, floor): {"precision": f1, "recall": f1, "f1": f1} for floor, f1 in f1_by_floor.items()}
+
+
+def test_choose_setting_picks_the_floor_best_on_average_over_shuffles():
+    # one shuffle alone would pick 0.4 (by a margin above the tie tolerance); on average 0.2 wins
+    lucky = _grid({0.0: 0.90, 0.2: 0.91, 0.4: 0.95})
+    others = _grid({0.0: 0.90, 0.2: 0.95, 0.4: 0.88})
+    assert choose_setting([lucky])[:2] == (0.5, 0.4)
+    threshold, floor, grid = choose_setting([lucky, others, others])
+    assert (threshold, floor) == (0.5, 0.2)
+    assert grid[0.5, 0.2]["f1"] == round((0.91 + 0.95 + 0.95) / 3, 4)
+
+
+def test_choose_setting_takes_the_smallest_floor_among_near_ties():
+    # a flat curve whose top moves by a hair between shuffles: the smallest floor near the top
+    flat = _grid({0.0: 0.90, 0.05: 0.949, 0.2: 0.950, 0.35: 0.952})
+    assert choose_setting([flat])[:2] == (0.5, 0.05)
+
+
+def test_training_reports_the_number_of_shuffles(tiny_model):
+    _, manifest = tiny_model
+    assert manifest["cv_scores"]["repeats"] == CV_REPEATS > 1
