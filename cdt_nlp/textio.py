@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from . import fastre
 from .errors import CdtError
 
 #: notes longer than this are refused (a 10 MB export is a file, not a note)
@@ -76,6 +77,57 @@ ENTRY_STAMP_FIELD = re.compile(_STAMP + r"\|")
 _TABLE_ROW = re.compile(r"(?m)^[ \t]*\|[ \t]*[A-Za-z][^|\n]{0,40}?(?P<bar>\|)[^|\n]*\|[ \t]*$")
 
 
+#: form check boxes and radio buttons as exports print them: empty ("[ ]", "( )", "☐") and ticked
+#: ("[x]", "(•)", "☒")
+_UNCHECKED = r"\[[ \t]?\]|\([ \t]?\)|[\u2610\u25a1]"
+_CHECKED = r"\[[xX\u2713\u2714\u221a*][ \t]?\]|\([xX\u2713\u2714\u221a*\u2022\u25cf][ \t]?\)|[\u2611\u2612\u25a0\u2705]"
+_BOX = fastre.compile(rf"(?P<empty>{_UNCHECKED})|(?P<ticked>{_CHECKED})")
+#: nothing written after a box on its line, before the next box, a gap of two spaces or a "|" field
+#: bar (its option, if any, came before it: "CBCT [x]   Pano [ ]")
+_NO_OPTION = re.compile(rf"[ \t]*(?:{_UNCHECKED}|{_CHECKED})|[ \t]{{2,}}|[ \t]*\||[ \t]*$", re.MULTILINE)
+#: the end of the option label after a box: the same marks or, where line breaks were lost, the
+#: next "Label:" ("[ ] Other pathology IMPRESSION: ...")
+_OPTION_END = re.compile(rf"{_NO_OPTION.pattern}|[ \t]+(?=[A-Za-z][\w/-]*[ \t]*:)", re.MULTILINE)
+#: an option label is short: an empty box never blanks more than this many characters after it
+_OPTION_CHARS = 60
+
+
+def _boxes_as_choices(text: str) -> str:
+    """``text`` with form check boxes read as the choices they record (same length): a ticked box
+    is blanked and its option stays ("[x] Pain" reads "    Pain"); an empty box is blanked with
+    its option ("[ ] Swelling", "Pano [ ]"), so an item offered but not chosen is not documented
+    and a field whose boxes are all empty is an empty field. A box after a "Label:" or a question
+    ("Plan: [ ]", "Necessary?  ☐") is only blanked: the label stays, now with an empty answer."""
+    blank: list[tuple[int, int]] = []
+    for m in _BOX.finditer(text):
+        start, end = m.span()
+        if m.group("ticked") is not None:
+            blank.append((start, end))
+            continue
+        if _NO_OPTION.match(text, end) is None:
+            # "[ ] Swelling": the option follows the box, up to the next box, gap, bar or line end
+            stop = _OPTION_END.search(text, end + 1, end + 1 + _OPTION_CHARS)
+            blank.append((start, stop.start() if stop else min(len(text), end + 1 + _OPTION_CHARS)))
+            continue
+        # nothing follows on this line: the option, if any, was written before the box
+        line_start = text.rfind("\n", 0, start) + 1
+        lead = text[line_start:start]
+        label_at = max(lead.rfind("  "), lead.rfind("|"), lead.rfind("]"), lead.rfind(")"))
+        label = lead[label_at + 1 :] if label_at >= 0 else lead
+        if label.strip() and not label.rstrip().endswith((":", "?")):
+            blank.append((start - len(label) + (len(label) - len(label.lstrip())), end))
+        else:
+            blank.append((start, end))
+    if not blank:
+        return text
+    chars = list(text)
+    for a, b in blank:
+        for i in range(a, b):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
 def _replace_at(text: str, positions: list[int], char: str) -> str:
     """``text`` with the character at each of ``positions`` replaced by ``char`` (same length)."""
     if not positions:
@@ -102,7 +154,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     Line ends become ``\\n``, HTML character references are decoded, an underscore between
     two letters or digits becomes a space, the colon after an audit-trail entry stamp
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
-    ("| Findings |  |") becomes ":" (same length: no offset moves). The second value is
+    ("| Findings |  |") becomes ":", and form check boxes read as the choices they record
+    (:func:`_boxes_as_choices`; same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
@@ -113,6 +166,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _entry_stamps_as_fields(spaced)
     if "|" in spaced and "\n" in spaced:
         spaced = _table_rows_as_fields(spaced)
+    if _BOX.search(spaced) is not None:
+        spaced = _boxes_as_choices(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
     if "\r" not in text and "&" not in text:

@@ -207,6 +207,49 @@ def test_normalise_text_reads_table_rows_and_entry_stamps_as_fields(text, expect
     assert (index is not None) is (clean != text)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a ticked box is blanked and its option stays; an empty box goes with its option
+        ("Gland: [x] L parotid  [ ] R parotid", "Gland:     L parotid" + " " * 15),
+        ("Fields: (\u2022) Limited ( ) Full arch", "Fields:     Limited" + " " * 14),
+        # every box empty: an empty field
+        ("F/U: [ ] 1 wk [ ] 2 wk [ ] PRN\nNext", "F/U:                          \nNext"),
+        # an option written before its box
+        ("CBCT [x]   Pano [ ]", "CBCT               "),
+        # a box after a label or a question: only the box goes
+        ("Plan: [ ]", "Plan:    "),
+        ("Necessary?  \u2612 Y  \u2610 N", "Necessary?    Y     "),
+        # line breaks lost: an empty option ends at the next label, and never runs on far
+        ("[ ] Other pathology IMPRESSION: stone", "                    IMPRESSION: stone"),
+        ("[ ] " + "word " * 30, " " * 64 + "word " * 18),
+    ],
+)
+def test_normalise_text_reads_check_boxes_as_the_choices_made(text, expected):
+    from cdt_nlp.textio import normalise_text
+
+    clean, index = normalise_text(text)
+    assert clean == expected and len(clean) == len(text)
+    assert index is not None
+
+
+def test_a_smart_form_with_no_box_ticked_documents_nothing(checker):
+    note = (
+        "TMJ CBCT - smart form\nCC: [x] Pain  [ ] Clicking  [ ] Locking   L jaw ache on chewing x 3 mo\n"
+        "FOV: ( ) Limited  (\u2022) TMJ bilateral\n"
+        "Indication for imaging:  [ ] Trauma  [ ] Suspected DJD  [ ] Pre-surgical  [ ] Other: ____\n"
+        "Findings: L condyle flattened with anterior osteophyte, joint space narrowed.\n"
+        "Impression: degenerative joint disease L TMJ.\n"
+        "Follow-up:  [ ] 2 wk  [ ] 6 wk  [ ] PRN\n"
+    )
+    result = checker.check(note, code="D0368")
+    assert result.items["rationale"].present is False
+    assert result.items["follow_up"].present is False
+    assert result.items["findings"].present and result.items["chief_complaint"].present
+    # the evidence quotes the note as written
+    assert "[x] Pain" in result.items["chief_complaint"].evidence[0].text
+
+
 def test_a_table_exported_note_reads_its_empty_cells_as_missing(checker):
     note = (
         "CBCT capture log\nReason: implant planning #19, pano cannot show the canal.\n"
