@@ -38,6 +38,11 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         ("hpi: pain x2wk///findings: no stone///a: sialadenitis", ["history", "findings", "impression"]),
         # an unknown label named for what it holds
         ("Referring question: stone or mass?\nUS L SMG by me.", ["rationale"]),
+        # a label that starts like a known kind of header, at a sentence start or longer than a generic one
+        ("ridge 5.8 mm, canal close. why sim: need the angle before the guide.", ["rationale"]),
+        ("Why contrast study rather than another US: the duct itself was the question.", ["rationale"]),
+        # not after a word: "the reason for" inside a sentence is no header
+        ("We discussed the reason for the scan: cost.", []),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):

@@ -184,6 +184,16 @@ class SectionDetector:
         self._prefixes = sorted(
             ((k, v) for k, v in prefixes.items() if not k.startswith("_")), key=lambda kv: -len(kv[0])
         )
+        #: a label that starts with one of those prefixes is a header at a sentence start too (a
+        #: one-paragraph note: "... canal close. why sim: need the angle"), and may run longer than
+        #: a generic label ("Why contrast study rather than another US:")
+        prefix_alt = "|".join(re.escape(k).replace(r"\ ", r"[ \t]+") for k, _ in self._prefixes) or "(?!)"
+        prefix_chars = int(prefixes.get("_label_chars", 0)) or 38
+        self._prefix_label = fastre.compile(
+            rf"(?:(?<=^)|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}})|(?<=\|)|(?<=\|[ \t]))[ \t]*"
+            rf"(?P<h>(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)",
+            re.IGNORECASE | re.MULTILINE,
+        )
         suffixes = rules.get("header_suffixes", {})
         #: (label suffix, section) for unknown labels that end in a telling word ("Dr. Kemp's question:")
         self._suffixes = sorted(
@@ -277,6 +287,16 @@ class SectionDetector:
             # an audit-trail entry stamp ("2026-03-04 09:12 jdoe|") ends the section before it
             for m in ENTRY_STAMP_FIELD.finditer(text):
                 hits.setdefault(m.start(), (m.end(), "other", m.group(0).strip()))
+        # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
+        for m in self._prefix_label.finditer(text):
+            label_text = m.group("h")
+            if len(label_text) > self._long_label and self._label_verb.search(label_text):
+                continue  # a sentence that ends in a colon
+            start = m.start("h")
+            if start not in hits:
+                label = SPACES.sub(" ", label_text.lower())
+                section = next(name for prefix, name in self._prefixes if label.startswith(prefix))
+                hits[start] = (m.end(), section, label_text)
         # any other short "Label:" at a line start ends the previous section, unless it overlaps a
         # named header (generic hits never overlap each other: finditer moves past each match)
         named = sorted((st, e) for st, (e, _, _) in hits.items())
