@@ -314,6 +314,8 @@ FACT_CASES = [
     ("Limited CBCT submitted for a read; this reader had no role in acquisition.", "outside_images"),
     ("I looked at the cone beam scan your former dentist took last spring.", "outside_images"),
     ("Thank you for bringing in the disc with your scan.", "outside_images"),
+    # a reader who says the data came to them
+    ("I got the volume by upload last night and issued a signed report this morning.", "outside_images"),
     # "Reading it:" opens the practitioner's own read
     ("Full mandibular arch CBCT captured today, 15x6 field.Reading it: #30 site too narrow, graft first.", "own_read"),
 ]
