@@ -316,6 +316,8 @@ FACT_CASES = [
     ("Thank you for bringing in the disc with your scan.", "outside_images"),
     # a reader who says the data came to them
     ("I got the volume by upload last night and issued a signed report this morning.", "outside_images"),
+    # an acquisition form's "sent out" to the radiologist
+    ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
     # "Reading it:" opens the practitioner's own read
     ("Full mandibular arch CBCT captured today, 15x6 field.Reading it: #30 site too narrow, graft first.", "own_read"),
 ]
@@ -464,3 +466,15 @@ def test_a_scan_the_patient_declined_is_not_performed(checker):
     facts = checker.nlp(note)._.cdt_facts
     assert "cbct" not in facts.performed
     assert "cbct" in facts.ordered  # proposed: its reason still counts as a rationale
+
+
+@pytest.mark.parametrize(
+    ("note", "field"),
+    [
+        # chart shorthand for a full-arch field
+        ("implant eval #19 + #30 -> full mand cbct captured today.", "mandible"),
+        ("edentulous upper, full max scan taken for the denture-guided plan.", "maxilla"),
+    ],
+)
+def test_field_of_view_in_chart_shorthand(checker, note, field):
+    assert field in checker.nlp(note)._.cdt_facts.fields_of_view
