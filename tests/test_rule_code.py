@@ -316,6 +316,8 @@ FACT_CASES = [
     ("Thank you for bringing in the disc with your scan.", "outside_images"),
     # a reader who says the data came to them
     ("I got the volume by upload last night and issued a signed report this morning.", "outside_images"),
+    # an examiner reading a volume the treating dentist captured
+    ("Expert review. The CBCT was captured by the treating periodontist; I took no images myself.", "outside_images"),
     # an acquisition form's "sent out" to the radiologist
     ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
     # "Reading it:" opens the practitioner's own read
