@@ -403,6 +403,12 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
             "mri",
             "cbct",
         ),
+        # shorthand: a referral with the service right after "refer"
+        (
+            "US R SMG by me: stone 4 mm distal duct. warm compresses, refer sialendo to ENT",
+            "sialoendoscopy",
+            "ultrasound",
+        ),
     ],
 )
 def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
