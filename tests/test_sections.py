@@ -289,3 +289,14 @@ def test_a_capitalised_header_glued_to_the_word_before_it(nlp):
 )
 def test_headers_of_clinicians_trained_in_german_or_writing_in_french(nlp, header, name):
     assert [s.name for s in nlp(f"{header}: text")._.cdt_sections] == [name]
+
+
+def test_a_reason_field_opened_mid_line_ends_with_its_first_sentence(nlp):
+    text = "cbct both jaws read by me: #14 only 4 mm ht. why cbct: 4 sites, pano distorts ht. sx consult 2wk"
+    doc = nlp(text)
+    (reason,) = [s for s in doc._.cdt_sections if s.name == "rationale"]
+    assert text[reason.body_start : reason.end].strip() == "4 sites, pano distorts ht."
+    # at a line start, a reason field keeps its whole line
+    doc = nlp("Indication: swelling L parotid. Pano negative.\nUS by me.")
+    (reason,) = [s for s in doc._.cdt_sections if s.name == "rationale"]
+    assert doc.text[reason.body_start : reason.end].strip() == "swelling L parotid. Pano negative."

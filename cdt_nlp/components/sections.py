@@ -40,6 +40,8 @@ BLANK_LINE = re.compile(r"\n[ \t]*\n")
 ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan"})
+#: sections whose body, when the header stands in the middle of a line, ends with its first sentence
+MIDLINE_SENTENCE_SECTIONS = frozenset({"rationale"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
 #: a field separator or an HTML line break left in a one-line export ("S: ... | O: ... | A: ...",
 #: "... /// ...", "report<br>Impression")
@@ -78,6 +80,12 @@ def _last_word(text: str, lo: int, hi: int) -> str | None:
     while i > lo and text[i - 1] in _WORD_CHARS:
         i -= 1
     return text[i:end] if i < end else None
+
+
+def _mid_line(text: str, header_start: int) -> bool:
+    """Whether a header follows other text on its line (not only bullets, numbers or bars)."""
+    lead = text[text.rfind("\n", 0, header_start) + 1 : header_start]
+    return bool(lead.strip(" \t|/*-•>#0123456789.)"))
 
 
 def _glued_to_word(text: str, start: int) -> bool:
@@ -476,16 +484,20 @@ class SectionDetector:
     def _body_end(self, text: str, header_start: int, body_start: int, stop: int, section: str) -> int:
         """Where a body ends: the next header, or earlier for one-line headers, headers in the middle
         of a line ("CBCT taken today - read: 9 mm to canal") and paragraphs."""
+        if section in MIDLINE_SENTENCE_SECTIONS and _mid_line(text, header_start):
+            # a one-line field opened in the middle of a run-on line ("... distorts ht. why cbct: 4
+            # sites, pano distorts ht. sx consult 2wk") ends with its first sentence
+            sentence_end = _BODY_SENTENCE.search(text, body_start, stop)
+            if sentence_end is not None and text[body_start : sentence_end.start()].strip():
+                stop = sentence_end.start()
         line_end = text.find("\n", body_start, stop)
         if line_end == -1:
             return stop
         inline = text[body_start:line_end].strip()
         if inline and section in ONE_LINE_SECTIONS:
             return line_end
-        if inline:
-            lead = text[text.rfind("\n", 0, header_start) + 1 : header_start]
-            if lead.strip(" \t|/*-•>#0123456789.)"):
-                return line_end
+        if inline and _mid_line(text, header_start):
+            return line_end
         if inline and section not in MULTILINE_SECTIONS:
             # a history/objective line ends at a finished sentence or a new capitalised line
             for m in re.finditer(r"\n", text[line_end:stop]):
