@@ -145,6 +145,8 @@ DEFAULT_TRAINING = (
     "corpus/tune15b.jsonl",
     "corpus/tune16a.jsonl",
     "corpus/tune16b.jsonl",
+    "corpus/tune17a.jsonl",
+    "corpus/tune17b.jsonl",
 )
 
 

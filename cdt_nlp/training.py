@@ -23,9 +23,9 @@ from .textio import prepare_note
 HAND_WRITTEN_WEIGHT = 3.0
 #: F1 differences smaller than this are treated as ties when choosing the threshold
 F1_TOLERANCE = 0.01
-#: target floors whose F1 (at the chosen threshold) is within this of the best count as tied: the
-#: smallest of them is taken (the F1 curve over floors is nearly flat, and its exact top moved from
-#: shuffle to shuffle)
+#: target floors whose F1 (at the chosen threshold) is within this of the best count as tied, and
+#: the middle one of them is taken: the F1 curve over floors is nearly flat, its exact top moved from
+#: shuffle to shuffle, and the middle of the flat stretch is the choice least moved by that noise
 FLOOR_TOLERANCE = 0.005
 #: thresholds tried for reporting a mismatch (probability of the top class)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.20, 0.96, 0.05))
@@ -89,7 +89,8 @@ def choose_setting(grids: Sequence[dict[tuple[float, float], dict[str, float]]])
 
     The F1 surface is flat near its top: among settings within F1_TOLERANCE of the best, take the
     threshold closest to 0.5 rather than an extreme that wins by one note, then the
-    smallest floor within FLOOR_TOLERANCE of the best F1 at that threshold."""
+    middle one of the floors within FLOOR_TOLERANCE of the best F1 at that threshold (the lower
+    middle for an even count)."""
     grid = {
         key: {name: round(float(np.mean([g[key][name] for g in grids])), 4) for name in grids[0][key]}
         for key in grids[0]
@@ -98,7 +99,8 @@ def choose_setting(grids: Sequence[dict[tuple[float, float], dict[str, float]]])
     plateau = [key for key, v in grid.items() if v["f1"] >= top_f1 - F1_TOLERANCE]
     threshold = min((t for t, _ in plateau), key=lambda t: abs(t - 0.5))
     best_at_threshold = max(grid[threshold, f]["f1"] for f in TARGET_FLOORS if (threshold, f) in grid)
-    floor = min(f for t, f in grid if t == threshold and grid[t, f]["f1"] >= best_at_threshold - FLOOR_TOLERANCE)
+    near_best = sorted(f for t, f in grid if t == threshold and grid[t, f]["f1"] >= best_at_threshold - FLOOR_TOLERANCE)
+    floor = near_best[(len(near_best) - 1) // 2]
     return threshold, floor, grid
 
 
