@@ -486,3 +486,14 @@ def test_a_scan_the_patient_declined_is_not_performed(checker):
 )
 def test_field_of_view_in_chart_shorthand(checker, note, field):
     assert field in checker.nlp(note)._.cdt_facts.fields_of_view
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        'Dear Mr. Ames, we placed a "virtual" implant in your 3D scan to measure the gap to the nerve.',
+        "Using last month's cone beam scan, we planned the implant on the computer before surgery.",
+    ],
+)
+def test_implant_planning_in_plain_words_is_a_simulation(checker, note):
+    assert "simulation" in checker.nlp(note)._.cdt_facts.postprocessing

@@ -41,6 +41,11 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         # a label that starts like a known kind of header, at a sentence start or longer than a generic one
         ("ridge 5.8 mm, canal close. why sim: need the angle before the guide.", ["rationale"]),
         ("Why contrast study rather than another US: the duct itself was the question.", ["rationale"]),
+        # a letter to the patient in plain words
+        (
+            "What we found: the canal is 2 mm below the root.\nWhat this means: the tooth can come out safely.",
+            ["findings", "impression"],
+        ),
         # not after a word: "the reason for" inside a sentence is no header
         ("We discussed the reason for the scan: cost.", []),
     ],
