@@ -318,6 +318,11 @@ FACT_CASES = [
     ("I got the volume by upload last night and issued a signed report this morning.", "outside_images"),
     # an examiner reading a volume the treating dentist captured
     ("Expert review. The CBCT was captured by the treating periodontist; I took no images myself.", "outside_images"),
+    # a worklist entry: acquired at the referring site, read by a reader not tied to the capture
+    (
+        "STUDY CBCT ltd mand R (acquired at referring site 3/2). READER remote OMR, not associated with capture.",
+        "outside_images",
+    ),
     # an acquisition form's "sent out" to the radiologist
     ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
     # "Reading it:" opens the practitioner's own read
