@@ -79,6 +79,8 @@ def test_sections_header_styles(nlp, text, expected):
         ("Not done at our clinic. Volume released to Dr. K. Amsel for review.", "empty"),
         ("volume uploaded to the hospital PACS for Dr. Ruiz to read", "deferred"),
         ("images forwarded to OMR", "deferred"),
+        # the field left for the doctor to fill in elsewhere
+        ("Attending to dictate the plan in a separate note.", "deferred"),
         ("images sent to OMR; no radiolucency seen on my review", None),
         ("refer to chart", "empty"),
         ("Refer to the referral letter.", "empty"),
