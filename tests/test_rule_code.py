@@ -323,6 +323,8 @@ FACT_CASES = [
         "STUDY CBCT ltd mand R (acquired at referring site 3/2). READER remote OMR, not associated with capture.",
         "outside_images",
     ),
+    # a consultant who took no new scan of their own
+    ("We did not take a new scan; reviewed the referrer's limited volume on our viewer.", "outside_images"),
     # an acquisition form's "sent out" to the radiologist
     ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
     # "Reading it:" opens the practitioner's own read
