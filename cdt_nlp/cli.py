@@ -147,8 +147,6 @@ DEFAULT_TRAINING = (
     "corpus/tune16b.jsonl",
     "corpus/tune17a.jsonl",
     "corpus/tune17b.jsonl",
-    "corpus/tune18a.jsonl",
-    "corpus/tune18b.jsonl",
 )
 
 
