@@ -30,6 +30,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
                 "sublabels",
                 "spoken_headers",
                 "billing_comments",
+                "charge_lines",
             }
         ),
     ),

@@ -307,3 +307,26 @@ def test_a_reason_field_opened_mid_line_ends_with_its_first_sentence(nlp):
     doc = nlp("Indication: swelling L parotid. Pano negative.\nUS by me.")
     (reason,) = [s for s in doc._.cdt_sections if s.name == "rationale"]
     assert doc.text[reason.body_start : reason.end].strip() == "swelling L parotid. Pano negative."
+
+
+def test_charge_lines_of_a_ledger_export_document_nothing(nlp):
+    # the fee line's description is the ledger's, not the clinician's: no ultrasound was done here
+    text = "  D0370 maxillofacial US capture + interpretation    $255.00   pending\nPost-op check #19, healing well."
+    doc = nlp(text)
+    assert [(s.name, text[s.start : s.end].strip()) for s in doc._.cdt_sections][0] == (
+        "billing_note",
+        "D0370 maxillofacial US capture + interpretation    $255.00   pending",
+    )
+    assert "ultrasound" not in doc._.cdt_facts.performed
+    # in an export field, up to the next separator
+    doc = nlp("Acct 4471 | D0364 cone beam limited, capture and interp 312.50 | Pt seen for a denture adjustment.")
+    assert "cbct" not in doc._.cdt_facts.performed
+    # a code in the clinician's own sentence, with a measurement and no fee, is not a charge line
+    doc = nlp("D0364 limited CBCT #30 taken today by me: canal 10.25 mm from the crest.")
+    assert "cbct" in doc._.cdt_facts.performed
+
+
+def test_an_empty_header_glued_to_the_next_one(nlp):
+    text = "Scan sent out for the read.Findings:Impression:Plan: book surgery."
+    sections = [(s.name, s.body_status) for s in nlp(text)._.cdt_sections]
+    assert sections[-3:] == [("findings", "empty"), ("impression", "empty"), ("plan", None)]

@@ -37,7 +37,7 @@ OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note", "billing_note"})
 #: a blank line (ends a paragraph)
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 #: sections whose body is the rest of the header's line when it has text there
-ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "other"})
+ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "medications", "other"})
 #: sections whose body may run over several lines and paragraphs of a report
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan"})
 #: sections whose body, when the header stands in the middle of a line, ends with its first sentence
@@ -90,8 +90,14 @@ def _mid_line(text: str, header_start: int) -> bool:
 
 def _glued_to_word(text: str, start: int) -> bool:
     """Whether a capitalised header at ``start`` is glued to the end of the word before it, as
-    exports leave it ("...report not yet receivedNecessity: must assess ...")."""
-    return start > 0 and text[start - 1].islower() and text[start].isupper() and text[start + 1 : start + 2].islower()
+    exports leave it ("...report not yet receivedNecessity: must assess ..."), or to the colon of
+    an empty header before it ("Findings:Impression:Next: ...")."""
+    return (
+        start > 0
+        and (text[start - 1].islower() or text[start - 1] == ":")
+        and text[start].isupper()
+        and text[start + 1 : start + 2].islower()
+    )
 
 
 DICTATED_BREAK = re.compile(
@@ -233,6 +239,8 @@ class SectionDetector:
         self._billing_open = re.compile(
             rf"(?im)(?:(?P<bracket>\[)[ \t]*|^[ \t]*(?:{STAMP_TIME}\s+)?)(?:{billing})\b[^:|\n\]]{{0,24}}[:|]"
         )
+        #: a charge line of a ledger export ("D0367 cone beam CT capture & interp -- $465.00 HOLD")
+        self._charge_line = fastre.compile(rules.get("charge_lines", {}).get("pattern", "(?!)"))
         #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
         sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
         self._sublabel = re.compile(rf"(?:{sublabels})", re.IGNORECASE)
@@ -462,6 +470,7 @@ class SectionDetector:
         block interrupts ends where the block starts."""
         blocks = [(*b, "prior_note") for b in self.prior_blocks(text)]
         blocks += [(*b, "billing_note") for b in self.billing_blocks(text)]
+        blocks += [(m.start(), m.start(), m.end(), "billing_note") for m in self._charge_line.finditer(text)]
         if not blocks:
             return sections
         out = []
