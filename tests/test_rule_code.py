@@ -416,6 +416,13 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
             "sialoendoscopy",
             "ultrasound",
         ),
+        # the service named before the word "referral" or "consult"
+        (
+            "US R parotid by me: 5 mm stone at the hilum. "
+            "Hydration and massage; discuss sialendoscopy referral at the review.",
+            "sialoendoscopy",
+            "ultrasound",
+        ),
     ],
 )
 def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
