@@ -307,6 +307,8 @@ FACT_CASES = [
     # only a report was seen, not the images
     ("I read the CBCT report from Bayside Imaging; I did not look at the volume itself.", "images_unavailable"),
     ("Report received from the imaging center; the DICOM wasn't in the packet.", "images_unavailable"),
+    ("Her scan came on a disc with the radiologist's report. I did not re-read the scan.", "images_unavailable"),
+    ("My advice below relies on the report from Harbor Radiology.", "images_unavailable"),
     # awaiting the read, or sent to someone for it, means read elsewhere
     ("US R parotid obtained, 14 images stored. F/u: await radiology read.", "read_elsewhere"),
     ("Volume sent to Dr. Esposito and to Dr. Lang (outside OMR) for the radiology read.", "read_elsewhere"),
