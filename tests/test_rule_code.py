@@ -316,6 +316,8 @@ FACT_CASES = [
     ("Limited CBCT submitted for a read; this reader had no role in acquisition.", "outside_images"),
     ("I looked at the cone beam scan your former dentist took last spring.", "outside_images"),
     ("Thank you for bringing in the disc with your scan.", "outside_images"),
+    ("Pt brought the post-extraction CBCT on a USB stick.", "outside_images"),
+    ("I read the volume; I was not involved in capturing it.", "outside_images"),
     # a reader who says the data came to them
     ("I got the volume by upload last night and issued a signed report this morning.", "outside_images"),
     # an examiner reading a volume the treating dentist captured
@@ -513,3 +515,10 @@ def test_field_of_view_in_chart_shorthand(checker, note, field):
 )
 def test_implant_planning_in_plain_words_is_a_simulation(checker, note):
     assert "simulation" in checker.nlp(note)._.cdt_facts.postprocessing
+
+
+def test_the_reason_for_a_read_is_not_a_read_sent_elsewhere(checker):
+    note = "Reason for the read: numb lip since implant #19. I read the CBCT: apex in the canal."
+    facts = checker.nlp(note)._.cdt_facts
+    assert not facts.read_elsewhere
+    assert checker.nlp("CBCT #19 captured; sent for the read.")._.cdt_facts.read_elsewhere
