@@ -53,8 +53,27 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
 
 
 #: what exports leave in notes and the rules should not have to know about: Windows and old Mac
-#: line ends, and HTML character references ("doesn&#39;t", "taken &amp; read")
-_EXPORT_DEBRIS = re.compile(r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);")
+#: line ends, HTML character references ("doesn&#39;t", "taken &amp; read") and the escape
+#: sequences of HL7 v2 interfaces ("FINDINGS:\.br\No stone", "\X0D\", "\F\" for "|")
+_EXPORT_DEBRIS = re.compile(
+    r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);"
+    r"|\\(?:\.(?:br|sp|in|ti|ce|fi|nf|sk)(?: ?[+-]?\d{1,3})?|X(?:0[dDaA]){1,2}|[FSTREHN])\\"
+)
+#: what an HL7 escape sequence stands for; line breaks read as a line break, and the other
+#: formatting commands (highlighting, indents) as a space
+_HL7_ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
+
+
+def _unescape(token: str) -> str:
+    """The text an export debris token stands for."""
+    if token[0] == "\r":
+        return "\n"
+    if token[0] == "&":
+        return html.unescape(token)
+    body = token[1:-1]
+    if body in _HL7_ESCAPES:
+        return _HL7_ESCAPES[body]
+    return "\n" if body[:3] in (".br", ".sp") or body[0] == "X" else " "
 
 
 #: an underscore joining two words of a database field name ("SIALENDOSCOPY_RPT", "why_3d"):
@@ -151,7 +170,7 @@ def _table_rows_as_fields(text: str) -> str:
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
-    Line ends become ``\\n``, HTML character references are decoded, an underscore between
+    Line ends become ``\\n``, HTML character references and HL7 escape sequences are decoded, an underscore between
     two letters or digits becomes a space, the colon after an audit-trail entry stamp
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
     ("| Findings |  |") becomes ":", and form check boxes read as the choices they record
@@ -170,7 +189,7 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _boxes_as_choices(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
-    if "\r" not in text and "&" not in text:
+    if "\r" not in text and "&" not in text and "\\" not in text:
         return spaced, identity
     text = spaced
     pieces: list[str] = []
@@ -180,7 +199,7 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         pieces.append(text[last : m.start()])
         index.extend(range(last, m.start()))
         token = m.group(0)
-        out = "\n" if token[0] == "\r" else html.unescape(token)
+        out = _unescape(token)
         pieces.append(out)
         index.extend([m.start()] * len(out))
         last = m.end()

@@ -119,6 +119,10 @@ def test_checker_reads_export_debris_and_quotes_the_text_given(checker):
         ("a\r\nb\rc", "a\nb\nc"),
         ("doesn&#39;t &amp; &lt;br&gt; &#x27;x&#x27;", "doesn't & <br> 'x'"),
         ("R&D, S&P 500 & more", "R&D, S&P 500 & more"),
+        # HL7 v2 escape sequences from an interface feed
+        ("FINDINGS:\\.br\\No stone.\\X0D\\\\X0A\\Plan: RTC", "FINDINGS:\nNo stone.\n\nPlan: RTC"),
+        ("a\\F\\b \\H\\IMP\\N\\ c\\E\\d \\.sp 2\\e", "a|b  IMP  c\\d \ne"),
+        ("C:\\temp\\notes and 1\\2", "C:\\temp\\notes and 1\\2"),
     ],
 )
 def test_normalise_text_maps_every_character_back(text, expected):
