@@ -522,3 +522,25 @@ def test_the_reason_for_a_read_is_not_a_read_sent_elsewhere(checker):
     facts = checker.nlp(note)._.cdt_facts
     assert not facts.read_elsewhere
     assert checker.nlp("CBCT #19 captured; sent for the read.")._.cdt_facts.read_elsewhere
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Ameloblastoma follow-up. Seen on an outside CT back in 2020 (City Hospital). Limited CBCT of the "
+        "left mandible captured today and read by me: no recurrence at the resection margin.",
+        "Comparison: our MRI 2024 and the outside ultrasound of 05/2023. Bilateral TMJ MRI acquired today "
+        "and read here: left disc displaced without reduction.",
+    ],
+)
+def test_an_earlier_outside_study_of_another_kind_is_a_comparison_not_a_read_of_outside_images(checker, note):
+    facts = checker.nlp(note)._.cdt_facts
+    assert not facts.outside_images
+    assert rule_code(facts, True, checker.catalog) != "D0391"
+
+
+def test_outside_images_read_today_stay_outside_images(checker):
+    note = "Pt brought an outside CBCT taken last month at Dr. Lee's office. I read the volume: PARL at #19."
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.outside_images
+    assert rule_code(facts, True, checker.catalog) == "D0391"

@@ -20,7 +20,16 @@ from spacy.tokens import Doc, Span
 
 from .. import fastre
 from ..rules import compile_list, load_rules, validate_rules
-from ._state import doc_text, rules_from_disk, rules_to_disk, sentence_tokens, set_meta, token_range, tokens_text
+from ._state import (
+    doc_text,
+    meta_of,
+    rules_from_disk,
+    rules_to_disk,
+    sentence_tokens,
+    set_meta,
+    token_range,
+    tokens_text,
+)
 from .items import ItemDetector
 from .sections import OTHER_ENCOUNTER_SECTIONS
 
@@ -227,6 +236,7 @@ class ServiceDetector:
         sections = doc._.cdt_sections or []
         section_starts = [s.start for s in sections]
         spans: list[Span] = []
+        outside: list[Span] = []
         text = doc_text(doc)
         groups = self._groups
         for k in self._prescan.candidates(text):
@@ -262,8 +272,11 @@ class ServiceDetector:
                         facts.postprocessing.add(name)
                 elif group == "fields_of_view":
                     facts.fields_of_view.append(name)
+                elif name == "outside_images":
+                    outside.append(span)
                 else:
                     setattr(facts, name, True)
+        facts.outside_images = any(not self._earlier_outside_study(span, spans, facts) for span in outside)
         if (facts.performed or facts.capture) and self._capture_abandoned(doc, text, sections, section_starts, spans):
             abandoned = facts.performed & (CATALOG_MODALITIES | {"unspecified_imaging"})
             facts.ordered |= abandoned - {"unspecified_imaging"}
@@ -274,6 +287,17 @@ class ServiceDetector:
         doc.spans[SPAN_KEY] = spans
         doc._.cdt_facts = facts
         return doc
+
+    @staticmethod
+    def _earlier_outside_study(span: Span, spans: list[Span], facts: ServiceFacts) -> bool:
+        """True when an outside-images mention names an earlier study of another kind than the one
+        done at this visit ("compared with the 2021 outside CT" in a note whose CBCT was taken
+        today): a comparison, not a read of someone else's images."""
+        named = [s for s in spans if s.label_.startswith("modalities:") and s.start < span.end and span.start < s.end]
+        if not named or any(meta_of(s).get("status") != "prior" for s in named):
+            return False
+        earlier = {s.label_.split(":", 1)[1] for s in named}
+        return bool(facts.performed & CATALOG_MODALITIES) and not earlier & facts.performed
 
     def _capture_abandoned(
         self, doc: Doc, text: str, sections: list, section_starts: list[int], spans: list[Span]
