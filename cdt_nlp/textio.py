@@ -147,6 +147,32 @@ def _boxes_as_choices(text: str) -> str:
     return "".join(chars)
 
 
+#: text struck out in a chart's revision history, as exports print it: "~~dilated duct~~",
+#: "<del>...</del>", and the correction notes that say a line no longer stands ("[deleted: wrong
+#: patient]", "[entered in error ...]", "[voided ...]"); an amendment that gives the new value
+#: ("[amended 3/4: full arch]") is kept
+_STRUCK = re.compile(
+    r"~~(?=\S)[^~]{1,2000}?(?<=\S)~~"
+    r"|<(?P<tag>del|s|strike)>.{0,2000}?</(?P=tag)>"
+    r"|\[[ \t]*(?:deleted|entered in error|voided|void|struck|struck out|strike-?through|removed)\b[^\]\n]{0,300}\]",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _struck_out_as_blank(text: str) -> str:
+    """``text`` with struck-out text and deletion notes blanked (same length, line breaks kept),
+    so "Impression: ~~sialolith~~ [deleted: entered before the read]" reads as an empty field."""
+    spans = [m.span() for m in _STRUCK.finditer(text)]
+    if not spans:
+        return text
+    chars = list(text)
+    for a, b in spans:
+        for i in range(a, b):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
 def _replace_at(text: str, positions: list[int], char: str) -> str:
     """``text`` with the character at each of ``positions`` replaced by ``char`` (same length)."""
     if not positions:
@@ -173,7 +199,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     Line ends become ``\\n``, HTML character references and HL7 escape sequences are decoded, an underscore between
     two letters or digits becomes a space, the colon after an audit-trail entry stamp
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
-    ("| Findings |  |") becomes ":", and form check boxes read as the choices they record
+    ("| Findings |  |") becomes ":", text struck out in a revision history is blanked
+    (:func:`_struck_out_as_blank`), and form check boxes read as the choices they record
     (:func:`_boxes_as_choices`; same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
@@ -185,6 +212,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _entry_stamps_as_fields(spaced)
     if "|" in spaced and "\n" in spaced:
         spaced = _table_rows_as_fields(spaced)
+    if "~~" in spaced or "[" in spaced or "<" in spaced:
+        spaced = _struck_out_as_blank(spaced)
     if _BOX.search(spaced) is not None:
         spaced = _boxes_as_choices(spaced)
     # an identity map when only those changed something: quotes still come from ``text``

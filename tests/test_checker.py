@@ -273,3 +273,39 @@ def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
     assert result.items["interpretation"].reason == "deferred"
     for ev in (ev for r in result.items.values() for ev in r.evidence):
         assert note[ev.start : ev.end] == ev.text
+
+
+@pytest.mark.parametrize(
+    ("text", "struck"),
+    [
+        # struck-out text and deletion notes are blanked, line breaks and every offset kept
+        ("Imp: ~~sialolith~~ [deleted: read pending]", ["~~sialolith~~", "[deleted: read pending]"]),
+        ("a ~~two\nlines~~ b", ["~~two\nlines~~"]),
+        ("FOV: <del>limited</del> full arch", ["<del>limited</del>"]),
+        ("CC: [Entered in error - wrong patient]", ["[Entered in error - wrong patient]"]),
+        # an amendment with the new value, a lone tilde and an approximate value stay
+        ("FOV: limited [amended 3/4: full arch]", []),
+        ("~2 mm, ~ 3 mm and ~~ alone", []),
+    ],
+)
+def test_normalise_text_blanks_struck_out_text(text, struck):
+    from cdt_nlp.textio import normalise_text
+
+    expected = text
+    for part in struck:
+        expected = expected.replace(part, "".join(c if c == "\n" else " " for c in part))
+    clean, _ = normalise_text(text)
+    assert clean == expected
+    assert len(clean) == len(text)
+
+
+def test_a_struck_out_impression_is_no_interpretation(checker):
+    note = (
+        "US of the R submandibular gland captured here, clips sent to radiology for the read.\n"
+        "Impression: ~~3 mm sialolith in Wharton's duct~~ [deleted: entered before the formal read]\n"
+        "Plan: call pt with the report."
+    )
+    result = checker.check(note, code="D0370")
+    assert not result.items["interpretation"].present
+    for ev in (e for r in result.items.values() for e in r.evidence):
+        assert note[ev.start : ev.end] == ev.text
