@@ -544,3 +544,15 @@ def test_outside_images_read_today_stay_outside_images(checker):
     facts = checker.nlp(note)._.cdt_facts
     assert facts.outside_images
     assert rule_code(facts, True, checker.catalog) == "D0391"
+
+
+def test_a_scan_taken_after_failed_attempts_is_performed(checker):
+    note = (
+        "Indication for GA: could not hold still for the CBCT awake (two attempts aborted, motion).\n"
+        "09:20 CBCT of both jaws captured under GA, one exposure.\n"
+        "Report: three supernumerary teeth palatal to #8 and #9."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert "cbct" in facts.performed
+    aborted = "CBCT of both jaws attempted twice awake; scan aborted, patient could not keep still. Rebook under GA."
+    assert "cbct" not in checker.nlp(aborted)._.cdt_facts.performed

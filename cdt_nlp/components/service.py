@@ -321,6 +321,16 @@ class ServiceDetector:
                 break
         if not abandoned:
             return False
+        # a later sentence saying a study it names was captured ("2 failed attempts awake ... 08:14
+        # CBCT both jaws captured" under sedation): the scan was taken after all
+        present = [
+            s.start for s in spans if s.label_.startswith("modalities:") and meta_of(s).get("status") == "present"
+        ]
+        for s in spans:
+            if s.label_ == "flag:capture" and s.start >= hi:
+                c_lo, c_hi = sentence_tokens(doc, s.start)
+                if any(c_lo <= t < c_hi for t in present):
+                    return False
         for m in self._reacquired.finditer(text):
             tokens = token_range(doc, m.start(), m.end())
             if tokens is None:
