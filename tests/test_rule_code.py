@@ -556,3 +556,21 @@ def test_a_scan_taken_after_failed_attempts_is_performed(checker):
     assert "cbct" in facts.performed
     aborted = "CBCT of both jaws attempted twice awake; scan aborted, patient could not keep still. Rebook under GA."
     assert "cbct" not in checker.nlp(aborted)._.cdt_facts.performed
+
+
+def test_a_report_on_a_plain_film_documents_no_catalog_service(checker):
+    note = (
+        "RADIOLOGY REPORT - PANORAMIC RADIOGRAPH, acquired and read at this office.\n"
+        "Findings: #1 and #16 absent; #17 horizontally impacted. No osseous lesions.\n"
+        "Impression: impacted #17.\n"
+        "Recommendation: a limited CBCT before removal of #17."
+    )
+    result = checker.check(note, code="D0364")
+    assert not result.items["findings"].present and not result.items["interpretation"].present
+    assert rule_code(checker.nlp(note)._.cdt_facts, False, checker.catalog) == "NONE"
+
+
+def test_an_uploaded_dicom_from_another_site_is_outside_images(checker):
+    note = "E-consult. Image reviewed: pano taken at Lakeside 5/14 (DICOM uploaded). Impression: Stafne defect."
+    assert checker.nlp(note)._.cdt_facts.outside_images
+    assert not checker.nlp("CBCT captured here; DICOM uploaded to PACS.")._.cdt_facts.outside_images

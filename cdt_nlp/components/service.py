@@ -107,8 +107,14 @@ class ServiceFacts:
             bool(self.performed & (CATALOG_MODALITIES | {"unspecified_imaging"}))
             or bool(self.postprocessing)
             or self.outside_images
-            or self.report_sections
+            or (self.report_sections and not self.plain_films_only)
         )
+
+    @property
+    def plain_films_only(self) -> bool:
+        """True when every study done at this visit is a plain film (a pano, periapicals): a report
+        in the note is then that film's report, not a catalog service's."""
+        return bool(self.performed) and not self.performed & (CATALOG_MODALITIES | {"unspecified_imaging"})
 
     @property
     def service_mentioned(self) -> bool:
