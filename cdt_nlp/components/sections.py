@@ -56,8 +56,8 @@ def has_field_break(text: str) -> bool:
 
 #: a run of white space (labels and bodies are compared with runs collapsed to one space)
 SPACES = re.compile(r"\s+")
-_LEADING_PUNCT = re.compile(r"^[\s:.\-,;|]+")
-_TRAILING_PUNCT = re.compile(r"[\s:.\-,;|]+$")
+_LEADING_PUNCT = re.compile(r"^[\s:.\-,;|*#]+")
+_TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
 #: a body that is only another label, left unfilled ("S: CC:")
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: a template blank that fills a field, with other text after it on the same line
@@ -177,6 +177,10 @@ class SectionDetector:
         self._caps = fastre.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
         # a header alone on its line without a colon
         self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
+        # a markdown heading ("## Findings", "### Next steps:"), in any case; any other heading
+        # ("## Implant Planning - Site #30") ends the section before it
+        self._markdown = fastre.compile(rf"(?m)^[ \t]*#{{1,6}}[ \t]+(?P<h>{alt})[ \t]*:?[ \t]*#*[ \t]*$", re.IGNORECASE)
+        self._markdown_any = fastre.compile(r"(?m)^[ \t]*#{1,6}[ \t]+(?P<h>[^\s#][^\n]{0,79}?)[ \t]*#*[ \t]*$")
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = fastre.compile(
             r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
@@ -280,6 +284,7 @@ class SectionDetector:
             (self._colon, False),
             (self._caps, True),
             (self._line, False),
+            (self._markdown, False),
             (self._soap, False),
             (self._soap_field, False),
         ):
@@ -303,6 +308,9 @@ class SectionDetector:
             # an audit-trail entry stamp ("2026-03-04 09:12 jdoe|") ends the section before it
             for m in ENTRY_STAMP_FIELD.finditer(text):
                 hits.setdefault(m.start(), (m.end(), "other", m.group(0).strip()))
+        if "#" in text:
+            for m in self._markdown_any.finditer(text):
+                hits.setdefault(m.start("h"), (m.end(), "other", m.group("h")))
         # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
         for m in self._prefix_label.finditer(text):
             label_text = m.group("h")
