@@ -298,6 +298,14 @@ def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict
             e and st == "present" for e, st in explicit
         ):
             out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
+    elif item == "follow_up":
+        # an empty or deferred plan field ("F/U:" with nothing after it) outweighs loose wording
+        # elsewhere ("Imaging appt - ..."), unless a plan header or word is affirmed somewhere; "plan"
+        # negated in passing ("her insurance plan denied it") is no such field
+        fields = [st for _, m, st in out if m.get("kind") == "section"]
+        heads = [st for _, m, st in out if m.get("kind") in ("head", "section")]
+        if any(st in ("empty", "deferred") for st in fields) and "present" not in heads:
+            out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
     return out
 
 
