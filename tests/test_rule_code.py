@@ -574,3 +574,22 @@ def test_an_uploaded_dicom_from_another_site_is_outside_images(checker):
     note = "E-consult. Image reviewed: pano taken at Lakeside 5/14 (DICOM uploaded). Impression: Stafne defect."
     assert checker.nlp(note)._.cdt_facts.outside_images
     assert not checker.nlp("CBCT captured here; DICOM uploaded to PACS.")._.cdt_facts.outside_images
+
+
+@pytest.mark.parametrize(
+    ("note", "modality"),
+    [
+        (
+            "CBCT TMJ series captured and read here: R condyle flattened. Splint now; MRI only if disc status "
+            "would change management.",
+            "mri",
+        ),
+        (
+            "I wished to take transcranial films of the right joint, but the machine is away for repair.",
+            "tmj_radiograph",
+        ),
+        ("L parotid swelling. The ultrasound was postponed: probe fault. Warm compresses meanwhile.", "ultrasound"),
+    ],
+)
+def test_a_study_only_considered_wished_for_or_postponed_is_not_performed(checker, note, modality):
+    assert modality not in checker.nlp(note)._.cdt_facts.performed
