@@ -50,6 +50,7 @@ _ITEM_FIELDS = {
     "placeholders_override_cues",
     "section_requires_cue",
     "impression_needs_conclusion",
+    "section_excludes",
 }
 #: a line break or an export's field separator
 _LINE_OR_FIELD = re.compile(r"[\n\r]|" + FIELD_SPLIT.pattern, re.IGNORECASE)
@@ -159,8 +160,16 @@ class ItemDetector:
                         "section_needs": section_needs,
                     }
                 )
+            unknown_filters = set(spec.get("section_excludes", ())) - set(filters)
+            if unknown_filters:
+                raise ValueError(
+                    f"items.json: item '{item}' section_excludes unknown filters {sorted(unknown_filters)}"
+                )
             placeholders = spec.get("placeholders")
             compiled_items[item] = {
+                # sentence filters that make a section of this item say nothing about it when its
+                # first sentence matches ("Dx: generalized periodontitis, stage III": a clinical dx)
+                "section_excludes": tuple(spec.get("section_excludes", ())),
                 "section_requires_cue": bool(spec.get("section_requires_cue", False)),
                 "needs_conclusion": bool(spec.get("impression_needs_conclusion", False)),
                 "sections": frozenset(spec.get("sections", [])),
@@ -414,6 +423,10 @@ class ItemDetector:
             # an impression that only repeats measurements draws no conclusion
             if not any(c["regex"].search(body) for c in spec["cues"] if c.get("kind") != "head"):
                 status = "restates_findings"
+        if status is None and spec["section_excludes"]:
+            opening = doc_text(doc)[section.body_start : max(section.body_start, first_sent_end)]
+            if any(self._filters[name].search(opening) for name in spec["section_excludes"]):
+                status = "not_imaging"
         if status is None and spec["section_requires_cue"]:
             if not any(c["regex"].search(body) for c in spec["cues"]):
                 status = "not_specific"
