@@ -137,10 +137,15 @@ def _boxes_as_choices(text: str) -> str:
             blank.append((start - len(label) + (len(label) - len(label.lstrip())), end))
         else:
             blank.append((start, end))
-    if not blank:
+    return _blank(text, blank)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each ``(start, end)`` span replaced by spaces, line breaks kept (same length)."""
+    if not spans:
         return text
     chars = list(text)
-    for a, b in blank:
+    for a, b in spans:
         for i in range(a, b):
             if chars[i] != "\n":
                 chars[i] = " "
@@ -162,15 +167,7 @@ _STRUCK = re.compile(
 def _struck_out_as_blank(text: str) -> str:
     """``text`` with struck-out text and deletion notes blanked (same length, line breaks kept),
     so "Impression: ~~sialolith~~ [deleted: entered before the read]" reads as an empty field."""
-    spans = [m.span() for m in _STRUCK.finditer(text)]
-    if not spans:
-        return text
-    chars = list(text)
-    for a, b in spans:
-        for i in range(a, b):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
+    return _blank(text, [m.span() for m in _STRUCK.finditer(text)])
 
 
 def _replace_at(text: str, positions: list[int], char: str) -> str:

@@ -254,6 +254,12 @@ def test_a_smart_form_with_no_box_ticked_documents_nothing(checker):
     assert "[x] Pain" in result.items["chief_complaint"].evidence[0].text
 
 
+def assert_quotes_the_note(result, note):
+    """Every evidence quote is the note's own text at its offsets."""
+    for ev in (e for r in result.items.values() for e in r.evidence):
+        assert note[ev.start : ev.end] == ev.text
+
+
 def test_a_table_exported_note_reads_its_empty_cells_as_missing(checker):
     note = (
         "CBCT capture log\nReason: implant planning #19, pano cannot show the canal.\n"
@@ -262,8 +268,7 @@ def test_a_table_exported_note_reads_its_empty_cells_as_missing(checker):
     )
     result = checker.check(note, code="D0380")
     assert not result.items["findings"].present and not result.items["interpretation"].present
-    for ev in (ev for r in result.items.values() for ev in r.evidence):
-        assert note[ev.start : ev.end] == ev.text
+    assert_quotes_the_note(result, note)
 
 
 def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
@@ -271,8 +276,7 @@ def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
     result = checker.check(note, code="D0371")
     assert result.items["findings"].present
     assert result.items["interpretation"].reason == "deferred"
-    for ev in (ev for r in result.items.values() for ev in r.evidence):
-        assert note[ev.start : ev.end] == ev.text
+    assert_quotes_the_note(result, note)
 
 
 @pytest.mark.parametrize(
@@ -307,5 +311,4 @@ def test_a_struck_out_impression_is_no_interpretation(checker):
     )
     result = checker.check(note, code="D0370")
     assert not result.items["interpretation"].present
-    for ev in (e for r in result.items.values() for e in r.evidence):
-        assert note[ev.start : ev.end] == ev.text
+    assert_quotes_the_note(result, note)
