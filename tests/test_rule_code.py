@@ -593,3 +593,15 @@ def test_an_uploaded_dicom_from_another_site_is_outside_images(checker):
 )
 def test_a_study_only_considered_wished_for_or_postponed_is_not_performed(checker, note, modality):
     assert modality not in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_procedure_done_elsewhere_is_not_outside_images(checker):
+    note = (
+        "Numb R lower lip since extraction of #30 three weeks ago (performed elsewhere). Full mandible CBCT "
+        "acquired and interpreted here: the canal roof is broken at the #30 socket."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert not facts.outside_images
+    assert rule_code(facts, True, checker.catalog) != "D0391"
+    elsewhere = "Limited CBCT acquisition: performed at the referring office; DICOM uploaded to our portal."
+    assert checker.nlp(elsewhere)._.cdt_facts.outside_images
