@@ -605,3 +605,13 @@ def test_a_procedure_done_elsewhere_is_not_outside_images(checker):
     assert rule_code(facts, True, checker.catalog) != "D0391"
     elsewhere = "Limited CBCT acquisition: performed at the referring office; DICOM uploaded to our portal."
     assert checker.nlp(elsewhere)._.cdt_facts.outside_images
+
+
+def test_ultrasound_used_for_needle_guidance_only_is_capture_only(checker):
+    note = (
+        "US-guided aspiration of a L submandibular collection: linear probe, real-time guidance only, "
+        "no diagnostic review of the gland. 2 mL pus aspirated."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.read_elsewhere
+    assert rule_code(facts, False, checker.catalog) == "D0386"
