@@ -193,8 +193,8 @@ def _table_rows_as_fields(text: str) -> str:
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
-    Line ends become ``\\n``, HTML character references and HL7 escape sequences are decoded, an underscore between
-    two letters or digits becomes a space, the colon after an audit-trail entry stamp
+    Line ends become ``\\n``, HTML character references and HL7 escape sequences are decoded, an
+    underscore between two letters or digits becomes a space, the colon after an audit-trail entry stamp
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
     ("| Findings |  |") becomes ":", text struck out in a revision history is blanked
     (:func:`_struck_out_as_blank`), and form check boxes read as the choices they record

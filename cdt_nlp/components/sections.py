@@ -177,10 +177,9 @@ class SectionDetector:
         self._caps = fastre.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
         # a header alone on its line without a colon
         self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
-        # a markdown heading ("## Findings", "### Next steps:"), in any case; any other heading
-        # ("## Implant Planning - Site #30") ends the section before it
-        self._markdown = fastre.compile(rf"(?m)^[ \t]*#{{1,6}}[ \t]+(?P<h>{alt})[ \t]*:?[ \t]*#*[ \t]*$", re.IGNORECASE)
-        self._markdown_any = fastre.compile(r"(?m)^[ \t]*#{1,6}[ \t]+(?P<h>[^\s#][^\n]{0,79}?)[ \t]*#*[ \t]*$")
+        # a markdown heading ("## Findings", "### Next steps:"): a known header in any case, and any
+        # other heading ("## Implant Planning - Site #30") ends the section before it
+        self._markdown = fastre.compile(r"(?m)^[ \t]*#{1,6}[ \t]+(?P<h>[^\s#][^\n]{0,79}?)[ \t]*:?[ \t]*#*[ \t]*$")
         # single-letter SOAP headers: S: O: A: P: (and A/P:)
         self._soap = fastre.compile(
             r"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=\s\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
@@ -284,7 +283,6 @@ class SectionDetector:
             (self._colon, False),
             (self._caps, True),
             (self._line, False),
-            (self._markdown, False),
             (self._soap, False),
             (self._soap_field, False),
         ):
@@ -309,8 +307,10 @@ class SectionDetector:
             for m in ENTRY_STAMP_FIELD.finditer(text):
                 hits.setdefault(m.start(), (m.end(), "other", m.group(0).strip()))
         if "#" in text:
-            for m in self._markdown_any.finditer(text):
-                hits.setdefault(m.start("h"), (m.end(), "other", m.group("h")))
+            for m in self._markdown.finditer(text):
+                header = m.group("h")
+                section = self._header_to_section.get(SPACES.sub(" ", header.lower()), "other")
+                hits.setdefault(m.start("h"), (m.end(), section, header))
         # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
         for m in self._prefix_label.finditer(text):
             label_text = m.group("h")

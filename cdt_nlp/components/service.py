@@ -314,6 +314,7 @@ class ServiceDetector:
         note leaves its pre-op scan alone."""
         modality_tokens = [s.start for s in spans if s.label_.startswith("modalities:")]
         abandoned = False
+        stop_end = 0  # the token after the sentence that says the scan was stopped
         for m in self._aborted.finditer(text):
             section = ItemDetector.section_at(sections, m.start(), section_starts)
             if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
@@ -323,7 +324,7 @@ class ServiceDetector:
                 continue
             lo, hi = sentence_tokens(doc, tokens[0])
             if any(lo <= t < hi for t in modality_tokens) or self._fov_context.search(tokens_text(doc, lo, hi)):
-                abandoned = True
+                abandoned, stop_end = True, hi
                 break
         if not abandoned:
             return False
@@ -333,7 +334,7 @@ class ServiceDetector:
             s.start for s in spans if s.label_.startswith("modalities:") and meta_of(s).get("status") == "present"
         ]
         for s in spans:
-            if s.label_ == "flag:capture" and s.start >= hi:
+            if s.label_ == "flag:capture" and s.start >= stop_end:
                 c_lo, c_hi = sentence_tokens(doc, s.start)
                 if any(c_lo <= t < c_hi for t in present):
                     return False
