@@ -331,6 +331,8 @@ FACT_CASES = [
     ("We did not take a new scan; reviewed the referrer's limited volume on our viewer.", "outside_images"),
     # an acquisition form's "sent out" to the radiologist
     ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
+    # the reader says they went through the volumes themselves
+    ("Both joints scanned at 9; I went through the volumes myself before lunch.", "own_read"),
     # "Reading it:" opens the practitioner's own read
     ("Full mandibular arch CBCT captured today, 15x6 field.Reading it: #30 site too narrow, graft first.", "own_read"),
 ]
@@ -391,6 +393,8 @@ def test_a_film_dated_earlier_or_named_for_its_limits_is_not_taken_today(checker
         # abbreviations of clinicians trained in German: MRT for MRI, DVT (digital volume tomography) for CBCT
         ("MRT of both TMJs with open and closed mouth was made today and evaluated by me.", "mri"),
         ("DVT regio 46-47 made today and evaluated by me: lesion 4 mm from the canal.", "cbct"),
+        # a cone beam named only by the size of its volume
+        ("Took a small-volume scan of the lower right before deciding on retreatment.", "cbct"),
     ],
 )
 def test_a_service_described_without_its_usual_name_is_performed(checker, note, modality):
@@ -500,6 +504,9 @@ def test_a_scan_the_patient_declined_is_not_performed(checker):
         # chart shorthand for a full-arch field
         ("implant eval #19 + #30 -> full mand cbct captured today.", "mandible"),
         ("edentulous upper, full max scan taken for the denture-guided plan.", "maxilla"),
+        # both joints in plain words, or a closed and a maximum-opening volume
+        ("Cone beam series of both jaw joints taken today.", "tmj"),
+        ("Cone beam of the left joint taken closed and at maximum opening.", "tmj"),
     ],
 )
 def test_field_of_view_in_chart_shorthand(checker, note, field):
@@ -615,3 +622,14 @@ def test_ultrasound_used_for_needle_guidance_only_is_capture_only(checker):
     facts = checker.nlp(note)._.cdt_facts
     assert facts.read_elsewhere
     assert rule_code(facts, False, checker.catalog) == "D0386"
+
+
+def test_what_a_kind_of_study_can_show_is_not_a_study_taken(checker):
+    # a letter explaining an MRI it has only booked
+    facts = checker.nlp(
+        "I have booked an MRI of your jaw joints for 3 June. Why an MRI? X-rays miss the disc; an MRI shows it."
+    )._.cdt_facts
+    assert "mri" not in facts.performed
+    assert "mri" in facts.ordered
+    # while one said to be taken still is
+    assert "mri" in checker.nlp("An MRI was taken today. It shows the disc forward.")._.cdt_facts.performed

@@ -48,6 +48,16 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         ),
         # not after a word: "the reason for" inside a sentence is no header
         ("We discussed the reason for the scan: cost.", []),
+        # an export that lost the break after a number ("DOB 1987Reason for CBCT:")
+        ("Pt T. Moreau DOB 1987Reason for CBCT:pano shows the canal crossing the roots.", ["rationale"]),
+        # title-case headings alone on their line, numbered ones, and two joined by "/" (the last names it)
+        (
+            "Limited CBCT #30.\nFindings\n4 mm radiolucency at the apex.\nImpression\nperiapical cyst.\n3) Plan\nrecall"
+            " in 6 months",
+            ["findings", "impression", "plan"],
+        ),
+        ("Section C. Impression\nradiolucency #30", ["impression"]),
+        ("Limited CBCT taken.\nResults / interpretation\nNot read here.", ["impression"]),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):

@@ -77,7 +77,7 @@ DETACHED_HEADER_CHECK = frozenset({"chief_complaint", "history"})
 NON_REPORT_SECTIONS = frozenset({"chief_complaint", "history", "rationale", "plan", "objective"})
 #: sentence filters that look only at a content cue's clause (between ":" or ";" breaks): a reason
 #: or a capture statement in one clause does not cancel a result stated in the next
-CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result", "image_quality"})
+CLAUSE_FILTERS = frozenset({"purpose", "plain_film", "capture_without_result", "image_quality", "treatment_history"})
 #: excluded term sets that, like the CLAUSE_FILTERS, only exclude a content cue in its own clause
 CLAUSE_SETS = frozenset({"technique"})
 

@@ -90,11 +90,11 @@ def _mid_line(text: str, header_start: int) -> bool:
 
 def _glued_to_word(text: str, start: int) -> bool:
     """Whether a capitalised header at ``start`` is glued to the end of the word before it, as
-    exports leave it ("...report not yet receivedNecessity: must assess ..."), or to the colon of
-    an empty header before it ("Findings:Impression:Next: ...")."""
+    exports leave it ("...report not yet receivedNecessity: must assess ...", "DOB 1998Referral: GDP"),
+    or to the colon of an empty header before it ("Findings:Impression:Next: ...")."""
     return (
         start > 0
-        and (text[start - 1].islower() or text[start - 1] == ":")
+        and (text[start - 1].islower() or text[start - 1].isdigit() or text[start - 1] == ":")
         and text[start].isupper()
         and text[start + 1 : start + 2].islower()
     )
@@ -175,8 +175,14 @@ class SectionDetector:
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is"), or a capitalised one glued
         # to the word before it ("...not yet receivedNecessity: must assess")
         self._caps = fastre.compile(rf"(?<!(?-i:[A-Z]))(?P<h>{alt})[ \t]*:", re.IGNORECASE)
-        # a header alone on its line without a colon
-        self._line = fastre.compile(rf"(?m)^[ \t]*(?P<h>{alt})[ \t]*$", re.IGNORECASE)
+        # a header alone on its line without a colon, or two joined by "/" or "&" ("Results /
+        # interpretation": the last one names the section), after a form's numbering if any
+        # ("Section C. Results / interpretation", "3) Impression")
+        self._line = fastre.compile(
+            r"(?m)^[ \t]*(?:(?:section|part)[ \t]+[A-Za-z0-9]{1,3}[.):-]?[ \t]+|[A-Za-z0-9]{1,2}[.)][ \t]+)?"
+            rf"(?P<h>{alt})(?:[ \t]*[/&][ \t]*(?P<h2>{alt}))?[ \t]*$",
+            re.IGNORECASE,
+        )
         # a markdown heading ("## Findings", "### Next steps:"): a known header in any case, and any
         # other heading ("## Implant Planning - Site #30") ends the section before it
         self._markdown = fastre.compile(r"(?m)^[ \t]*#{1,6}[ \t]+(?P<h>[^\s#][^\n]{0,79}?)[ \t]*:?[ \t]*#*[ \t]*$")
@@ -290,10 +296,10 @@ class SectionDetector:
                 header = m.group("h")
                 if caps_only and not (header.isupper() and len(header) > 2) and not _glued_to_word(text, m.start("h")):
                     continue
-                if regex is self._line and not header.isupper():
+                if regex is self._line and not header[0].isupper():
                     continue
-                key = SPACES.sub(" ", header.lower())
-                section = self._header_to_section.get(key)
+                named = m.group("h2") if regex is self._line and m.group("h2") else header
+                section = self._header_to_section.get(SPACES.sub(" ", named.lower()))
                 if section is None:
                     continue
                 start = m.start("h")

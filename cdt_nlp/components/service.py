@@ -171,6 +171,9 @@ class ServiceDetector:
         self._same_visit = compile_list(spec["same_visit"])
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
+        # "Why an MRI?", "An MRI shows the disc": what a kind of study can do, not one of this visit
+        self._generic_subjects = compile_list(spec.get("generic_subjects", []))
+        self._generic_claims = compile_list(spec.get("generic_claims", []))
         # "CBCT to r/o a second canal - pt declined": proposed, refused later in the sentence
         self._refusals = compile_list(spec["refusals"]) if spec.get("refusals") else None
         #: each modality's pattern, to tell which study a refusal names ("... and she declined CBCT")
@@ -224,6 +227,8 @@ class ServiceDetector:
         before = tokens_text(doc, max(sent_start, first - 4), first)
         after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
+            return "negated"
+        if self._generic_subjects.search(before) and self._generic_claims.search(after):
             return "negated"
         rest = tokens_text(doc, last, sent_end)
         refusal = self._refusals.search(rest) if self._refusals is not None else None
