@@ -357,6 +357,10 @@ def test_a_film_dated_earlier_or_named_for_its_limits_is_not_taken_today(checker
     assert "panoramic" not in checker.nlp(note)._.cdt_facts.performed
 
 
+def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
+    assert "panoramic" in checker.nlp("DPT taken today: both lower eights impacted.")._.cdt_facts.performed
+
+
 @pytest.mark.parametrize(
     ("note", "modality"),
     [

@@ -265,6 +265,19 @@ class ItemDetector:
         other = [m.end() for m in self._sets["imaging"].finditer(lead) if m.end() not in plain]
         return max(plain) > max(other, default=-1)
 
+    def _under_film_header(
+        self, section: Section | None, clause: Callable[[], tuple[int, str, str]], memo: dict
+    ) -> bool:
+        """Whether a clause sits in a section headed by a plain film ("DPT: LR8 impacted; the roots
+        darken over the canal") and neither it nor the sentence before it names other imaging: the
+        film's result, as if the film were named in the sentence."""
+        if section is None or not section.header or self._filters["plain_film"].search(section.header) is None:
+            return False
+        start, text, lead = clause()
+        return not self._found(self._filters["study_named"], start, text, memo) and self._plain_film_leads(
+            f"{section.header}: {lead}"
+        )
+
     def _cue_allowed(
         self,
         cue: dict[str, Any],
@@ -302,6 +315,8 @@ class ItemDetector:
                 return False
         for name in cue.get("excludes_same_sentence", ()):
             if not self._filter_hit(name, sent, sent_text, memo):
+                if name == "plain_film" and clause is not None and self._under_film_header(section, clause, memo):
+                    return False
                 continue
             if clause is None or name not in CLAUSE_FILTERS:
                 return False
