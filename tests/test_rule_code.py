@@ -637,3 +637,11 @@ def test_what_a_kind_of_study_can_show_is_not_a_study_taken(checker):
     assert "mri" in facts.ordered
     # while one said to be taken still is
     assert "mri" in checker.nlp("An MRI was taken today. It shows the disc forward.")._.cdt_facts.performed
+
+
+def test_services_listed_for_a_predetermination_are_ordered_not_performed(checker):
+    facts = checker.nlp(
+        "We request predetermination for the following planned services: cone beam CT of both jaws."
+    )._.cdt_facts
+    assert "cbct" in facts.ordered
+    assert "cbct" not in facts.performed
