@@ -331,6 +331,8 @@ FACT_CASES = [
     ("We did not take a new scan; reviewed the referrer's limited volume on our viewer.", "outside_images"),
     # an acquisition form's "sent out" to the radiologist
     ("Limited CBCT #3 acquired. Interpretation: sent out - OMF radiology.", "read_elsewhere"),
+    # a contract reader who had no part in ordering or capturing
+    ("Contract reader only: I had no role in ordering or capturing these images.", "outside_images"),
     # the reader says they went through the volumes themselves
     ("Both joints scanned at 9; I went through the volumes myself before lunch.", "own_read"),
     # "Reading it:" opens the practitioner's own read
@@ -645,3 +647,18 @@ def test_services_listed_for_a_predetermination_are_ordered_not_performed(checke
     )._.cdt_facts
     assert "cbct" in facts.ordered
     assert not facts.performed & {"cbct", "ct"}
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # what the writer wants done, not done
+        "We have no imaging at the school van. I want a 3D scan of the #8 area before anyone operates.",
+        # a referral sent out for the study
+        "Referral faxed to Riverside Pediatric Dental for a limited-field CBCT and exam.",
+    ],
+)
+def test_a_study_wanted_or_referred_out_is_ordered_not_performed(checker, note):
+    facts = checker.nlp(note)._.cdt_facts
+    assert "cbct" in facts.ordered
+    assert "cbct" not in facts.performed

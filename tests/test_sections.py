@@ -58,6 +58,8 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         ),
         ("Section C. Impression\nradiolucency #30", ["impression"]),
         ("Limited CBCT taken.\nResults / interpretation\nNot read here.", ["impression"]),
+        # the procedure a pre-op note is written for is the plan
+        ("Planned procedure: L TMJ arthroscopy under IV sedation.\nASA II.", ["plan"]),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):
