@@ -662,3 +662,14 @@ def test_a_study_wanted_or_referred_out_is_ordered_not_performed(checker, note):
     facts = checker.nlp(note)._.cdt_facts
     assert "cbct" in facts.ordered
     assert "cbct" not in facts.performed
+
+
+def test_a_physician_assistant_is_not_a_periapical_film(checker):
+    facts = checker.nlp("SURGEON: G. Whitlock DDS MD. ASSISTANT: J. Kerr PA-C. R TMJ arthroscopy.")._.cdt_facts
+    assert "intraoral_film" not in facts.performed
+
+
+def test_a_study_dated_by_month_and_year_is_an_earlier_one(checker):
+    facts = checker.nlp("INDICATIONS: pain despite splint. IMAGING: see MRI 01/2031. Arthroscope placed.")._.cdt_facts
+    assert "mri" not in facts.performed
+    assert "mri" in facts.prior
