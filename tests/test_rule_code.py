@@ -673,3 +673,11 @@ def test_a_study_dated_by_month_and_year_is_an_earlier_one(checker):
     facts = checker.nlp("INDICATIONS: pain despite splint. IMAGING: see MRI 01/2031. Arthroscope placed.")._.cdt_facts
     assert "mri" not in facts.performed
     assert "mri" in facts.prior
+
+
+def test_a_scan_planned_and_then_not_done_is_ordered_not_performed(checker):
+    facts = checker.nlp(
+        "I planned a quick portable ultrasound of the lump. US not done - the probe would not connect."
+    )._.cdt_facts
+    assert "ultrasound" not in facts.performed
+    assert "ultrasound" in facts.ordered
