@@ -226,6 +226,11 @@ _RUN_ON = (
             _RUN_ON + "findings a six millimeter stone in the distal duct in pression sialolith plan refer for scope",
             [("findings", "findings"), ("impression", "in pression"), ("plan", "plan")],
         ),
+        # a decimal point ("4.5 by 11") does not end the run
+        (
+            _RUN_ON + "the stone measures 4.5 by 3 mm in the distal duct in pression sialolith plan refer for scope",
+            [("impression", "in pression"), ("plan", "plan")],
+        ),
         # after an article or before a verb the word is prose, not a header
         (_RUN_ON + "and the findings were a six millimeter stone in the distal duct so we plan to scope it", []),
         # the same words in a punctuated sentence are prose: only unpunctuated runs are read this way

@@ -66,8 +66,11 @@ _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: what ends a run of dictation: a punctuation mark or a line break, written or said
+#: what ends a run of unpunctuated dictation: a stop (not a decimal point: "4.5 x 11"), a
+#: comma, colon, line break or one of them said aloud
 _RUN_BREAK = re.compile(
-    r"[.!?;:,\n]|\b(?:period|full stop|comma|colon|semicolon|new paragraph|next paragraph|new line)\b", re.IGNORECASE
+    r"(?<!\d)\.|\.(?!\d)|[!?;:,\n]|\b(?:period|full stop|comma|colon|semicolon|new paragraph|next paragraph|new line)\b",
+    re.IGNORECASE,
 )
 
 
@@ -262,7 +265,7 @@ class SectionDetector:
                 raise CdtError("E014", file="sections.json", entry=phrase, header=header)
             self._spoken_sections[SPACES.sub(" ", phrase.lower())] = (section, header)
         self._run_chars = int(spoken.get("min_chars", 0)) or None
-        self._long_run = fastre.compile(rf"[^.!?;:,\n]{{{self._run_chars or 1}}}")
+        self._long_run = fastre.compile(rf"(?:[^.!?;:,\n]|(?<=\d)\.(?=\d)){{{self._run_chars or 1}}}")
         spoken_alt = "|".join(
             re.escape(p).replace(r"\ ", r"\s+") for p in sorted(self._spoken_sections, key=len, reverse=True)
         )
