@@ -69,7 +69,8 @@ _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 #: what ends a run of unpunctuated dictation: a stop (not a decimal point: "4.5 x 11"), a
 #: comma, colon, line break or one of them said aloud
 _RUN_BREAK = re.compile(
-    r"(?<!\d)\.|\.(?!\d)|[!?;:,\n]|\b(?:period|full stop|comma|colon|semicolon|new paragraph|next paragraph|new line)\b",
+    r"(?<!\d)\.|\.(?!\d)|[!?;:,\n]"
+    r"|\b(?:period|full stop|comma|colon|semicolon|new paragraph|next paragraph|new line)\b",
     re.IGNORECASE,
 )
 
