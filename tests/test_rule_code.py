@@ -681,3 +681,8 @@ def test_a_scan_planned_and_then_not_done_is_ordered_not_performed(checker):
     )._.cdt_facts
     assert "ultrasound" not in facts.performed
     assert "ultrasound" in facts.ordered
+
+
+def test_a_scan_written_as_cancelled_right_after_its_name_is_not_performed(checker):
+    facts = checker.nlp("The family decided against further scans. CBCT cancelled. Mouth care only.")._.cdt_facts
+    assert "cbct" not in facts.performed
