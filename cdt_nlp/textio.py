@@ -170,6 +170,31 @@ def _struck_out_as_blank(text: str) -> str:
     return _blank(text, [m.span() for m in _STRUCK.finditer(text)])
 
 
+#: a dictator withdrawing what they just said ("Recheck one year, scratch that, recheck at 18 months",
+#: "Impression likely adenoma, strike the impression, I'm not reading this one")
+_RETRACTION = re.compile(
+    r"\b(?:no,? )?(?:scratch|strike|delete|disregard|cancel) (?:that|this|the last (?:sentence|line|bit|part|word)"
+    r"|the (?:impression|findings?|plan|diagnosis|dx|last \w+))\b[ \t]*[,.;]?",
+    re.IGNORECASE,
+)
+#: where the withdrawn statement starts: the last stop, colon, semicolon or line break before it
+_STATEMENT_BREAK = re.compile(r"[.;:!?\n]")
+#: a withdrawn statement is short: never more than this many characters are blanked before the words
+_RETRACTED_CHARS = 160
+
+
+def _retracted_as_blank(text: str) -> str:
+    """``text`` with what a dictator withdrew blanked (same length, line breaks kept): the words of
+    withdrawal and the statement they follow, back to the last stop, colon or line break ("Recheck one
+    year, scratch that, recheck at 18 months" reads "recheck at 18 months")."""
+    spans = []
+    for m in _RETRACTION.finditer(text):
+        lo = max(0, m.start() - _RETRACTED_CHARS)
+        breaks = [b.end() for b in _STATEMENT_BREAK.finditer(text, lo, m.start())]
+        spans.append((breaks[-1] if breaks else lo, m.end()))
+    return _blank(text, spans)
+
+
 def _replace_at(text: str, positions: list[int], char: str) -> str:
     """``text`` with the character at each of ``positions`` replaced by ``char`` (same length)."""
     if not positions:
@@ -197,8 +222,9 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     underscore between two letters or digits becomes a space, the colon after an audit-trail entry stamp
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
     ("| Findings |  |") becomes ":", text struck out in a revision history is blanked
-    (:func:`_struck_out_as_blank`), and form check boxes read as the choices they record
-    (:func:`_boxes_as_choices`; same length: no offset moves). The second value is
+    (:func:`_struck_out_as_blank`), form check boxes read as the choices they record
+    (:func:`_boxes_as_choices`), and what a dictator withdrew is blanked
+    (:func:`_retracted_as_blank`; same length: no offset moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
@@ -213,6 +239,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _struck_out_as_blank(spaced)
     if _BOX.search(spaced) is not None:
         spaced = _boxes_as_choices(spaced)
+    if _RETRACTION.search(spaced) is not None:
+        spaced = _retracted_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
     if "\r" not in text and "&" not in text and "\\" not in text:

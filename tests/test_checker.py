@@ -237,6 +237,28 @@ def test_normalise_text_reads_check_boxes_as_the_choices_made(text, expected):
     assert index is not None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a dictator withdrawing the statement just made: it goes back to the last stop
+        (
+            "Crown on 46. Recall one year, scratch that, recall at 18 months.",
+            "Crown on 46." + " " * 32 + "recall at 18 months.",
+        ),
+        ("Impression: cyst, strike the impression. Sent out.", "Impression:" + " " * 29 + " Sent out."),
+        # never far back
+        ("word " * 40 + "scratch that", "word " * 8 + " " * 172),
+        # the same words about something else stay ("strike" as in a blow)
+        ("A strike to the chin.", "A strike to the chin."),
+    ],
+)
+def test_normalise_text_blanks_what_a_dictator_withdrew(text, expected):
+    from cdt_nlp.textio import normalise_text
+
+    clean, index = normalise_text(text)
+    assert clean == expected and len(clean) == len(text)
+
+
 def test_a_smart_form_with_no_box_ticked_documents_nothing(checker):
     note = (
         "TMJ CBCT - smart form\nCC: [x] Pain  [ ] Clicking  [ ] Locking   L jaw ache on chewing x 3 mo\n"
