@@ -171,13 +171,15 @@ def _struck_out_as_blank(text: str) -> str:
 
 
 #: a dictator withdrawing what they just said ("Recheck one year, scratch that, recheck at 18 months",
-#: "Impression likely adenoma, strike the impression, I'm not reading this one")
-_RETRACTION = re.compile(
-    r"\b(?:no,? )?(?:scratch|strike|delete|disregard|cancel) (?:that|this|the last (?:sentence|line|bit|part|word)"
-    r"|the (?:impression|findings?|plan|diagnosis|dx|last \w+))\b[ \t]*[,.;]?",
-    re.IGNORECASE,
+#: "Impression likely adenoma, strike the impression, I'm not reading this one", "... Delete the last
+#: sentence."); "that" and "this" count only when the words end there ("cancel that appointment" stays)
+_RETRACTION = fastre.compile(
+    r"\b(?:no,? )?(?:scratch|strike|delete|disregard|cancel) (?:(?:that|this)(?=[ \t]*(?:[,.;]|$))"
+    r"|the (?P<previous>last (?:sentence|line))|the last (?:bit|part|word)"
+    r"|the (?:impression|findings?|plan|diagnosis|dx))\b[ \t]*[,.;]?",
+    re.IGNORECASE | re.MULTILINE,
 )
-#: where the withdrawn statement starts: the last stop, colon, semicolon or line break before it
+#: where a statement starts: after the last stop, colon, semicolon or line break before it
 _STATEMENT_BREAK = re.compile(r"[.;:!?\n]")
 #: a withdrawn statement is short: never more than this many characters are blanked before the words
 _RETRACTED_CHARS = 160
@@ -186,11 +188,14 @@ _RETRACTED_CHARS = 160
 def _retracted_as_blank(text: str) -> str:
     """``text`` with what a dictator withdrew blanked (same length, line breaks kept): the words of
     withdrawal and the statement they follow, back to the last stop, colon or line break ("Recheck one
-    year, scratch that, recheck at 18 months" reads "recheck at 18 months")."""
+    year, scratch that, recheck at 18 months" reads "recheck at 18 months"), or the whole statement
+    before that one for "delete the last sentence"."""
     spans = []
     for m in _RETRACTION.finditer(text):
         lo = max(0, m.start() - _RETRACTED_CHARS)
         breaks = [b.end() for b in _STATEMENT_BREAK.finditer(text, lo, m.start())]
+        if m.group("previous") and breaks:
+            breaks.pop()  # the break that ends the withdrawn sentence: go back to the one before it
         spans.append((breaks[-1] if breaks else lo, m.end()))
     return _blank(text, spans)
 

@@ -248,8 +248,11 @@ def test_normalise_text_reads_check_boxes_as_the_choices_made(text, expected):
         ("Impression: cyst, strike the impression. Sent out.", "Impression:" + " " * 29 + " Sent out."),
         # never far back
         ("word " * 40 + "scratch that", "word " * 8 + " " * 172),
-        # the same words about something else stay ("strike" as in a blow)
+        # "delete the last sentence" goes back one more statement
+        ("Stone 4 mm. Likely adenoma. Delete the last sentence. Refer.", "Stone 4 mm." + " " * 43 + "Refer."),
+        # the same words about something else stay ("strike" as in a blow, "cancel that appointment")
         ("A strike to the chin.", "A strike to the chin."),
+        ("Pt called to cancel that appointment.", "Pt called to cancel that appointment."),
     ],
 )
 def test_normalise_text_blanks_what_a_dictator_withdrew(text, expected):

@@ -65,7 +65,6 @@ _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
-#: what ends a run of dictation: a punctuation mark or a line break, written or said
 #: what ends a run of unpunctuated dictation: a stop (not a decimal point: "4.5 x 11"), a
 #: comma, colon, line break or one of them said aloud
 _RUN_BREAK = re.compile(
