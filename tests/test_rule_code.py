@@ -279,6 +279,19 @@ CASES = [
         "CBCT captured, mandible excluded. Not read here - volume sent to OMFR for report.",
         "D0382",
     ),
+    # an estimate request: every study and merge it lists is still to come; a crown "fused to metal"
+    (
+        "Benefits estimate - services listed:\n1. Cone beam CT, lower jaw\n2. Merging the CBCT volume with the "
+        "intraoral scan for guide design\nMr. Pike lost #29 and #30 years ago and wants fixed teeth. None of the "
+        "above has been done yet; we book once the estimate returns.",
+        "NONE",
+    ),
+    (
+        "Items for the estimate: limited CBCT #14 region, then co-registration with the surface scan. Nothing "
+        "has been taken yet for this plan.",
+        "NONE",
+    ),
+    ("Crown #30 is porcelain-fused-to-metal with an open distal margin; BWX taken, recurrent caries.", "NONE"),
 ]
 
 

@@ -182,6 +182,8 @@ class ServiceDetector:
         # "patient moved, scan aborted" cancels the capture unless the note says it was retaken
         self._aborted = compile_list(spec["aborted"])
         self._reacquired = compile_list(spec["reacquired"])
+        # "None of these services has been performed yet" (a pre-treatment estimate): all still planned
+        self._none_yet = compile_list(spec.get("none_performed_yet", []))
         # one RE2 pass over the note says which mention patterns can match in it at all
         self._prescan = fastre.PatternSet([regex for _, _, regex in self._groups])
 
@@ -293,11 +295,26 @@ class ServiceDetector:
             facts.ordered |= abandoned - {"unspecified_imaging"}
             facts.performed -= abandoned
             facts.capture = False
+        if self._none_performed_yet(text, sections, section_starts):
+            planned = facts.performed & (CATALOG_MODALITIES | VOLUME_MODALITIES | {"unspecified_imaging"})
+            facts.ordered |= planned - {"unspecified_imaging"}
+            facts.performed -= planned
+            facts.postprocessing.clear()
+            facts.capture = False
         with_content = {s.name for s in sections if s.body_status is None}
         facts.report_sections = {"findings", "impression"} <= with_content
         doc.spans[SPAN_KEY] = spans
         doc._.cdt_facts = facts
         return doc
+
+    def _none_performed_yet(self, text: str, sections: list, section_starts: list[int]) -> bool:
+        """True when the note says none of its imaging has been done yet ("No imaging has been
+        performed yet for this plan"), outside text copied from an earlier visit."""
+        for m in self._none_yet.finditer(text):
+            section = ItemDetector.section_at(sections, m.start(), section_starts)
+            if section is None or section.name not in OTHER_ENCOUNTER_SECTIONS:
+                return True
+        return False
 
     @staticmethod
     def _earlier_outside_study(span: Span, spans: list[Span], facts: ServiceFacts) -> bool:
