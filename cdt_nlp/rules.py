@@ -31,6 +31,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
                 "spoken_headers",
                 "billing_comments",
                 "charge_lines",
+                "question_answer",
             }
         ),
     ),

@@ -292,6 +292,13 @@ CASES = [
         "NONE",
     ),
     ("Crown #30 is porcelain-fused-to-metal with an open distal margin; BWX taken, recurrent caries.", "NONE"),
+    # a merge said without the usual words
+    (
+        "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "
+        "intraoral scan and merged the two, lining them up on the premolars. The combined picture put the ideal "
+        "crown 2 mm lingual to the ridge. Plan: graft first.",
+        "D0395",
+    ),
 ]
 
 

@@ -253,6 +253,9 @@ class SectionDetector:
         )
         #: a charge line of a ledger export ("D0367 cone beam CT capture & interp -- $465.00 HOLD")
         self._charge_line = fastre.compile(rules.get("charge_lines", {}).get("pattern", "(?!)"))
+        qa = rules.get("question_answer", {})
+        self._question_line = fastre.compile(qa.get("question_line", "(?!)"))
+        self._min_questions = int(qa.get("min_questions", 2))
         #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
         sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
         self._sublabel = re.compile(rf"(?:{sublabels})", re.IGNORECASE)
@@ -286,8 +289,20 @@ class SectionDetector:
         }
 
     # -- detection -------------------------------------------------------------
+    def _question_and_answer(self, text: str) -> bool:
+        """Whether the note is a question-and-answer record ("Q: ... A: ..."), where "A:" answers."""
+        if "Q" not in text:
+            return False
+        found = 0
+        for _ in self._question_line.finditer(text):
+            found += 1
+            if found >= self._min_questions:
+                return True
+        return False
+
     def find_sections(self, text: str) -> list[Section]:
         hits: dict[int, tuple[int, str, str]] = {}
+        answers = self._question_and_answer(text)
         for regex, caps_only in (
             (self._colon, False),
             (self._caps, True),
@@ -297,6 +312,8 @@ class SectionDetector:
         ):
             for m in regex.finditer(text):
                 header = m.group("h")
+                if answers and regex is self._soap and header == "A":
+                    continue  # an answer in a question-and-answer record, not an Assessment
                 if caps_only and not (header.isupper() and len(header) > 2) and not _glued_to_word(text, m.start("h")):
                     continue
                 if regex is self._line and not header[0].isupper():
