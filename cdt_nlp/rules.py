@@ -32,6 +32,7 @@ RULE_FILES: dict[str, tuple[str, frozenset[str]]] = {
                 "billing_comments",
                 "charge_lines",
                 "question_answer",
+                "pie_layout",
             }
         ),
     ),

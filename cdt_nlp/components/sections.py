@@ -256,6 +256,9 @@ class SectionDetector:
         qa = rules.get("question_answer", {})
         self._question_line = fastre.compile(qa.get("question_line", "(?!)"))
         self._min_questions = int(qa.get("min_questions", 2))
+        pie = rules.get("pie_layout", {})
+        self._pie_markers = [fastre.compile(p) for p in pie.get("marker_lines", [])]
+        self._pie_problem = pie.get("problem_section", "history")
         #: unknown labels that only split a section's body ("FINDINGS:\nRight TMJ: ...")
         sublabels = "|".join(f"(?:{p})" for p in rules.get("sublabels", [])) or "(?!)"
         self._sublabel = re.compile(rf"(?:{sublabels})", re.IGNORECASE)
@@ -300,9 +303,14 @@ class SectionDetector:
                 return True
         return False
 
+    def _pie_layout(self, text: str) -> bool:
+        """Whether the note is laid out as Problem / Intervention / Evaluation ("I:" and "E:" lines)."""
+        return bool(self._pie_markers) and all(m.search(text) is not None for m in self._pie_markers)
+
     def find_sections(self, text: str) -> list[Section]:
         hits: dict[int, tuple[int, str, str]] = {}
         answers = self._question_and_answer(text)
+        pie = "P" in text and self._pie_layout(text)
         for regex, caps_only in (
             (self._colon, False),
             (self._caps, True),
@@ -320,6 +328,8 @@ class SectionDetector:
                     continue
                 named = m.group("h2") if regex is self._line and m.group("h2") else header
                 section = self._header_to_section.get(SPACES.sub(" ", named.lower()))
+                if pie and regex is self._soap and header == "P":
+                    section = self._pie_problem  # the Problem of a PIE note
                 if section is None:
                     continue
                 start = m.start("h")
