@@ -386,6 +386,8 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
 @pytest.mark.parametrize(
     ("note", "modality"),
     [
+        # a form's "Imaging performed:" label, not an imaging centre that performed an earlier study
+        ("Ortho records.\nImaging performed: CBCT of both jaws, captured and read by Dr. Ruiz.", "cbct"),
         # an arthrogram described by what was done, without the word
         (
             "Needle placed in the upper joint space of the right TMJ under fluoro and 0.8 mL contrast injected; "
