@@ -321,6 +321,9 @@ def test_rule_code_features_are_complete_and_numeric(checker, note):
 
 #: (note, the service fact it must set)
 FACT_CASES = [
+    # a scan another office captured, said with a pronoun, or a volume that came through a portal
+    ("It was taken at Lakeside Dental last month. I went through the whole volume for the report.", "outside_images"),
+    ("The DICOM came to us via the upload portal; I have never seen the patient.", "outside_images"),
     # images taken on a date elsewhere are outside images
     ("Pre-op CBCT reviewed (taken 1/3 at outside office). Flap raised, #17 delivered.", "outside_images"),
     ("Pano done on 2/14/25 at Smile Dental, reviewed today.", "outside_images"),
