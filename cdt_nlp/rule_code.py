@@ -63,6 +63,8 @@ def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalo
     # a read sent elsewhere beats interpretation-like wording, unless the note says this provider read
     # it or is itself a report (findings and impression sections with content)
     read_here = facts.own_read or (interpretation_present and (facts.report_sections or not facts.read_elsewhere))
+    if facts.own_read_of and modality in facts.read_elsewhere_of and modality not in facts.own_read_of:
+        read_here = False  # two studies: this provider read the other one, this one went out for its read
     capture_only = not read_here
     component = "capture_only" if capture_only else "capture_and_interpretation"
     if modality in ("mri", "ultrasound"):

@@ -292,6 +292,12 @@ CASES = [
         "NONE",
     ),
     ("Crown #30 is porcelain-fused-to-metal with an open distal margin; BWX taken, recurrent caries.", "NONE"),
+    # two studies in one visit: the provider read one, the other went out for its read
+    (
+        "CBCT of both TMJs taken and read by me: condyles normal. MRI of both joints acquired in our suite the "
+        "same afternoon, PD and T2. Sent to the radiologist for the report; I have not read it.",
+        "D0385",
+    ),
     # a merge said without the usual words
     (
         "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "

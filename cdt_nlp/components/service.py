@@ -73,6 +73,11 @@ class ServiceFacts:
     report_sections: bool = False
     #: only another provider's written report was seen, not the images ("images not available")
     images_unavailable: bool = False
+    #: the studies an own-read or a read-elsewhere statement is about: those named in its sentence,
+    #: else the last one named before it ("CBCT read by me ... MRI acquired. Sent to radiology for
+    #: the report": the MRI is read elsewhere, the CBCT here)
+    own_read_of: set[str] = field(default_factory=set)
+    read_elsewhere_of: set[str] = field(default_factory=set)
 
     @property
     def named_fields_of_view(self) -> list[str]:
@@ -303,9 +308,32 @@ class ServiceDetector:
             facts.capture = False
         with_content = {s.name for s in sections if s.body_status is None}
         facts.report_sections = {"findings", "impression"} <= with_content
+        facts.own_read_of = self._read_subjects(doc, spans, "flag:own_read")
+        facts.read_elsewhere_of = self._read_subjects(doc, spans, "flag:read_elsewhere")
         doc.spans[SPAN_KEY] = spans
         doc._.cdt_facts = facts
         return doc
+
+    @staticmethod
+    def _read_subjects(doc: Doc, spans: list[Span], label: str) -> set[str]:
+        """The performed studies that the ``label`` statements (who read the images) are about: the
+        studies named in the statement's sentence, else the last one named before it."""
+        named = sorted(
+            (s.start, s.label_.split(":", 1)[1])
+            for s in spans
+            if s.label_.startswith("modalities:") and meta_of(s).get("status") == "present"
+        )
+        subjects: set[str] = set()
+        for span in spans:
+            if span.label_ != label:
+                continue
+            lo, hi = sentence_tokens(doc, span.start)
+            here = {name for start, name in named if lo <= start < hi}
+            if not here:
+                before = [name for start, name in named if start < span.start]
+                here = {before[-1]} if before else set()
+            subjects |= here
+        return subjects
 
     def _none_performed_yet(self, text: str, sections: list, section_starts: list[int]) -> bool:
         """True when the note says none of its imaging has been done yet ("No imaging has been
