@@ -693,6 +693,10 @@ def test_what_a_kind_of_study_can_show_is_not_a_study_taken(checker):
         ),
         # "cancelled" right after its name
         ("The family decided against further scans. CBCT cancelled. Mouth care only.", {"cbct"}, None),
+        # a list or session called off after a dash; a form's "Procedure requested:"; "listed for"
+        ("Sialendoscopy session 3/4 - CANCELLED. Febrile, pus at the papilla; antibiotics.", {"sialoendoscopy"}, None),
+        ("3. Procedure requested: sialendoscopy of the L SMG.\n4. Urgency: routine", {"sialoendoscopy"}, None),
+        ("US R SMG by me: 5 mm stone. Listed for sialendoscopy and basket retrieval.", {"sialoendoscopy"}, None),
     ],
 )
 def test_a_study_not_done_at_this_visit_is_not_performed(checker, note, not_done, ordered):
