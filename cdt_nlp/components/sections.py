@@ -34,6 +34,9 @@ SPAN_KEY = "cdt_sections"
 #: sections that document nothing of this encounter: text copied forward from an earlier note,
 #: and the billing office's comments on the note
 OTHER_ENCOUNTER_SECTIONS = frozenset({"prior_note", "billing_note"})
+#: fields whose first sentence alone can be the placeholder: the text after "History: none." is
+#: the writer's aside, not the field's content
+FIRST_SENTENCE_FIELDS = frozenset({"chief_complaint", "history", "rationale"})
 #: a blank line (ends a paragraph)
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 #: sections whose body is the rest of the header's line when it has text there
@@ -393,7 +396,7 @@ class SectionDetector:
                 stop = blank.end()  # "Next steps: *** Pt given the consent form": the field is the blank
             body = text[end:stop]
             # a label the rules do not know has no placeholder meaning: its body is plain text
-            status = self.body_status(body) if section != "other" else None
+            status = self.body_status(body, section) if section != "other" else None
             sections.append(Section(section, header, start, end, stop, status))
         return self._mark_prior_notes(text, sections)
 
@@ -573,8 +576,9 @@ class SectionDetector:
         blank = BLANK_LINE.search(text, search_from, stop)
         return blank.start() if blank else stop
 
-    def body_status(self, body: str) -> str | None:
-        """``"empty"``/``"deferred"`` when the body (or its first line) is only a placeholder."""
+    def body_status(self, body: str, section: str | None = None) -> str | None:
+        """``"empty"``/``"deferred"`` when the body (or its first line) is only a placeholder; for a
+        ``section`` in FIRST_SENTENCE_FIELDS, also when its first sentence is."""
         if _LABEL_ONLY.fullmatch(body):
             return "empty"  # "S: CC:": the body is only the next, unfilled label
         status = self._placeholder_status(body)
@@ -585,6 +589,11 @@ class SectionDetector:
             lines = [line for field in fields for line in field.split("\n") if line.strip()]
             if lines and lines[0].strip() != body.strip():
                 status = self._placeholder_status(lines[0])
+        if status is None and section in FIRST_SENTENCE_FIELDS:
+            # "Clinical question on slip: blank. Pt unsure why ...": the field's own first sentence
+            first = _BODY_SENTENCE.split(body.strip(), maxsplit=1)[0]
+            if first.strip() != body.strip():
+                status = self._placeholder_status(first)
         return status
 
     def _placeholder_status(self, body: str) -> str | None:
