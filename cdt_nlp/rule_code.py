@@ -52,6 +52,8 @@ def rule_code(facts: ServiceFacts, interpretation_present: bool, catalog: Catalo
         return NONE_LABEL  # only another provider's written report was seen
     if facts.outside_images and (interpretation_present or facts.own_read):
         return "D0391"
+    if facts.outside_images and not (facts.capture or facts.own_read or interpretation_present):
+        return NONE_LABEL  # someone else's images, neither read nor captured here
     if not performed:
         if facts.capture and facts.named_fields_of_view and not facts.ordered & {"cbct", "ct"}:
             performed = ["cbct"]  # "we captured the full mandibular arch": a volume without its name

@@ -298,6 +298,23 @@ CASES = [
         "same afternoon, PD and T2. Sent to the radiologist for the report; I have not read it.",
         "D0385",
     ),
+    # someone else's scan, opened for orientation during surgery, neither captured nor read here
+    (
+        "Apicoectomy #8. Pre-op CBCT from Lakeside Imaging (read by their radiologist, report in chart) opened "
+        "chairside for orientation only. Flap raised, 3 mm resection, MTA retrofill.",
+        "NONE",
+    ),
+    # an own read said as "described by me" or "I signed the report"
+    (
+        "Lump R cheek. Ultrasound of the R parotid done in our unit, described by me, then sent on to radiology as "
+        "well for a second read. Hypoechoic 12 mm lesion.",
+        "D0370",
+    ),
+    (
+        "Our unit runs the scanner and reads it; I signed the report. MRI both TMJs: L disc anterior, no "
+        "reduction. Arthrocentesis next.",
+        "D0369",
+    ),
     # a merge said without the usual words
     (
         "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "
