@@ -315,6 +315,25 @@ CASES = [
         "reduction. Arthrocentesis next.",
         "D0369",
     ),
+    # asked for without an article, cancelled by name, "cxl'd"; a hospital's scan we were asked to report;
+    # a simulation in shorthand
+    ("Requested limited cone beam at Eastgate to see whether a root is retained. Transport booked 2/10.", "NONE"),
+    (
+        "Booked today for the small-field CBCT of #6. At check-in she said she is pregnant; Dr Ruiz cancelled "
+        "the scan. Cleaning instead. Rebook CBCT postpartum.",
+        "NONE",
+    ),
+    ("#17 pericoronitis. CBCT (ltd, LR) cxl'd - pt pregnant. Defer ext.", "NONE"),
+    (
+        "The hospital unit did a cone beam on their machine on 3/3, then asked us to report it. Retained root #29, "
+        "6 mm, lucent rim at the apex. Opinion: root remnant with an apical lesion.",
+        "D0391",
+    ),
+    (
+        "Freya 13, upper crowding, CBCT read 2/1. Ran tx sim on that vol: expansion pushes #6 roots through the "
+        "labial plate; with premolar extractions roots stay in bone. Plan extractions.",
+        "D0393",
+    ),
     # a merge said without the usual words
     (
         "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "
