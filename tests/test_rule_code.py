@@ -431,6 +431,8 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
 @pytest.mark.parametrize(
     ("note", "modality"),
     [
+        # taken by the practice's own staff, not at or by another office
+        ("Limited CBCT taken by the assistant at 9:40, sent to the endodontist for the read.", "cbct"),
         # a form's "Imaging performed:" label, not an imaging centre that performed an earlier study
         ("Ortho records.\nImaging performed: CBCT of both jaws, captured and read by Dr. Ruiz.", "cbct"),
         # an arthrogram described by what was done, without the word
