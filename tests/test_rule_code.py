@@ -334,6 +334,12 @@ CASES = [
         "labial plate; with premolar extractions roots stay in bone. Plan extractions.",
         "D0393",
     ),
+    # contrast put into a joint space, without the word "arthrogram"
+    (
+        "Jaw catching for a year. MRI not possible - pacemaker. Under fluoroscopy 1.0 ml iodinated contrast into "
+        "the lower joint space, then the upper; disc anterior closed, reduces late, perforated.",
+        "D0320",
+    ),
     # a merge said without the usual words
     (
         "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "
