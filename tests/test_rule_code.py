@@ -340,6 +340,12 @@ CASES = [
         "the lower joint space, then the upper; disc anterior closed, reduces late, perforated.",
         "D0320",
     ),
+    # today's scan called the baseline, not compared with one
+    (
+        "Pre-augmentation baseline scan. Baseline CBCT, full mandibular arch, per department protocol. Ridge "
+        "width 3.8 mm at #19, read by me. Plan: GBR.",
+        "D0365",
+    ),
     # a merge said without the usual words
     (
         "Lower right implant workup. The cone beam from last week shows bone but not the gums, so today I took an "
