@@ -144,6 +144,15 @@ class ServiceFacts:
         }
 
 
+def _not_done(facts: ServiceFacts, modalities: frozenset[str]) -> None:
+    """Move the performed ``modalities`` (and any unnamed imaging) to ordered: the note says they were
+    not done at this visit, so nothing was captured either."""
+    stopped = facts.performed & (modalities | {"unspecified_imaging"})
+    facts.ordered |= stopped - {"unspecified_imaging"}
+    facts.performed -= stopped
+    facts.capture = False
+
+
 class ServiceDetector:
     """Extract service facts from a note."""
 
@@ -296,16 +305,10 @@ class ServiceDetector:
                     setattr(facts, name, True)
         facts.outside_images = any(not self._earlier_outside_study(span, spans, facts) for span in outside)
         if (facts.performed or facts.capture) and self._capture_abandoned(doc, text, sections, section_starts, spans):
-            abandoned = facts.performed & (CATALOG_MODALITIES | {"unspecified_imaging"})
-            facts.ordered |= abandoned - {"unspecified_imaging"}
-            facts.performed -= abandoned
-            facts.capture = False
+            _not_done(facts, CATALOG_MODALITIES)
         if self._none_performed_yet(text, sections, section_starts):
-            planned = facts.performed & (CATALOG_MODALITIES | VOLUME_MODALITIES | {"unspecified_imaging"})
-            facts.ordered |= planned - {"unspecified_imaging"}
-            facts.performed -= planned
+            _not_done(facts, CATALOG_MODALITIES | VOLUME_MODALITIES)  # nor any merge of their volumes
             facts.postprocessing.clear()
-            facts.capture = False
         with_content = {s.name for s in sections if s.body_status is None}
         facts.report_sections = {"findings", "impression"} <= with_content
         facts.own_read_of = self._read_subjects(doc, spans, "flag:own_read")
