@@ -200,6 +200,23 @@ def _retracted_as_blank(text: str) -> str:
     return _blank(text, spans)
 
 
+#: template macros an EHR left unexpanded: SmartLinks ("@FOLLOWUP@"), SmartPhrase names
+#: (".CBCTFINDINGS", after a space or a colon and not before one, so neither "done.FINDINGS:" nor a
+#: sentence run into the last one, "(pano equivocal).CBCT taken", is read as a macro) and
+#: upper-case fill-in fields ("{REASON FOR EXAM}"); each stands where text was never written
+_MACRO = fastre.compile(
+    r"@[A-Z][A-Z0-9_]{1,40}@"
+    r"|(?<![^\s:])\.[A-Z][A-Z0-9_]{4,40}\b(?![ \t]*:)"
+    r"|\{[A-Z][A-Z0-9 _/-]{0,40}\}"
+)
+
+
+def _macros_as_blank(text: str) -> str:
+    """``text`` with unexpanded template macros blanked (same length), so "Follow-up: @FOLLOWUP@"
+    reads as an empty field and "@PLAN@" on its own line names no plan."""
+    return _blank(text, [m.span() for m in _MACRO.finditer(text)])
+
+
 def _replace_at(text: str, positions: list[int], char: str) -> str:
     """``text`` with the character at each of ``positions`` replaced by ``char`` (same length)."""
     if not positions:
@@ -228,8 +245,9 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
     ("| Findings |  |") becomes ":", text struck out in a revision history is blanked
     (:func:`_struck_out_as_blank`), form check boxes read as the choices they record
-    (:func:`_boxes_as_choices`), and what a dictator withdrew is blanked
-    (:func:`_retracted_as_blank`; same length: no offset moves). The second value is
+    (:func:`_boxes_as_choices`), and what a dictator withdrew and unexpanded template macros are
+    blanked (:func:`_retracted_as_blank`, :func:`_macros_as_blank`; same length: no offset
+    moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
     ``index[start]:index[end]`` (see :func:`original_span`).
@@ -246,6 +264,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _boxes_as_choices(spaced)
     if _RETRACTION.search(spaced) is not None:
         spaced = _retracted_as_blank(spaced)
+    if ("@" in spaced or "{" in spaced or "." in spaced) and _MACRO.search(spaced) is not None:
+        spaced = _macros_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
     if "\r" not in text and "&" not in text and "\\" not in text:

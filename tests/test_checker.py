@@ -194,6 +194,29 @@ def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # unexpanded SmartLinks, SmartPhrase names and fill-in fields are blanked
+        ("Recall: @RECALLINT@\nok", "Recall:            \nok"),
+        ("Result: .USRESULT (pending)", "Result:           (pending)"),
+        ("Why: {WHY SCAN}.", "Why:           ."),
+        # a header glued after a full stop, a file name, an e-mail address and lower-case braces stay
+        ("Scan done.IMPRESSION: cyst", "Scan done.IMPRESSION: cyst"),
+        ("see report.PDF and x.DOCX", "see report.PDF and x.DOCX"),
+        ("mail a@b.com; {n} = 3", "mail a@b.com; {n} = 3"),
+        ("Then .IMPRESSION: cyst", "Then .IMPRESSION: cyst"),
+        ("(pano unclear).CBCT taken.", "(pano unclear).CBCT taken."),
+    ],
+)
+def test_normalise_text_blanks_unexpanded_template_macros(text, expected):
+    from cdt_nlp.textio import normalise_text
+
+    clean, index = normalise_text(text)
+    assert clean == expected and len(clean) == len(text)
+    assert (index is not None) is (clean != text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # a two-column table row reads as "Label: value"
         ("| Findings  |       |\n| FOV | 8 x 8 cm |", "| Findings  :       |\n| FOV : 8 x 8 cm |"),
         # rows of wider tables and bars inside a line stay as they are
