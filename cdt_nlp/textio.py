@@ -53,12 +53,24 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
 
 
 #: what exports leave in notes and the rules should not have to know about: Windows and old Mac
-#: line ends, HTML character references ("doesn&#39;t", "taken &amp; read") and the escape
-#: sequences of HL7 v2 interfaces ("FINDINGS:\.br\No stone", "\X0D\", "\F\" for "|")
+#: line ends, HTML character references ("doesn&#39;t", "taken &amp; read") and tags ("<br/>",
+#: "<td>"), the escape sequences of HL7 v2 interfaces ("FINDINGS:\.br\No stone", "\X0D\", "\F\"
+#: for "|"), RTF control words and line breaks written out as "\n"
 _EXPORT_DEBRIS = re.compile(
     r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);"
     r"|\\(?:\.(?:br|sp|in|ti|ce|fi|nf|sk)(?: ?[+-]?\d{1,3})?|X(?:0[dDaA]){1,2}|[FSTREHN])\\"
+    # HTML markup: block tags read as a line break, inline ones as a space
+    r"|(?i:</?(?:br|p|div|tr|li|ul|ol|table|tbody|thead|h[1-6]|b|i|u|em|strong|span|font|td|th|small|sup|sub)"
+    r"(?:[ \t/][^<>\n]{0,80})?>)"
+    # RTF control words ("{\\rtf1\\ansi \\pard Pt: ...\\par"): a paragraph or line mark reads as a
+    # line break, any other as a space; the space that ends a control word goes with it
+    r"|\\(?:rtf1|ansi|ansicpg|deff|fonttbl|colortbl|viewkind|uc|par|pard|line|plain|tab|f|fs|cf|cb|highlight"
+    r"|lang|b|i|ul|ulnone|sa|sb|li|ri|fi|ql|qc|qj|qr)(?![A-Za-z])(?:-?\d{1,5})? ?"
+    # a line break written out as the two characters "\\n" by an export ("Findings:\\nNo stone")
+    r"|\\n(?![a-z])"
 )
+_BLOCK_TAG = re.compile(r"</?(?:br|p|div|tr|li|ul|ol|table|tbody|thead|h[1-6])\b", re.IGNORECASE)
+_RTF_BREAK = re.compile(r"\\(?:par|line|n)(?![A-Za-z])")
 #: what an HL7 escape sequence stands for; line breaks read as a line break, and the other
 #: formatting commands (highlighting, indents) as a space
 _HL7_ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
@@ -70,6 +82,10 @@ def _unescape(token: str) -> str:
         return "\n"
     if token[0] == "&":
         return html.unescape(token)
+    if token[0] == "<":
+        return "\n" if _BLOCK_TAG.match(token) else " "
+    if token[-1] != "\\":  # an RTF control word or a written-out line break
+        return "\n" if _RTF_BREAK.match(token) else " "
     body = token[1:-1]
     if body in _HL7_ESCAPES:
         return _HL7_ESCAPES[body]
@@ -268,7 +284,7 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _macros_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
-    if "\r" not in text and "&" not in text and "\\" not in text:
+    if "\r" not in text and "&" not in text and "\\" not in text and "<" not in text:
         return spaced, identity
     text = spaced
     pieces: list[str] = []

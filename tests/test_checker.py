@@ -194,6 +194,34 @@ def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # RTF: paragraph marks are line breaks, other control words (and their delimiting space) spaces
+        ("{\\rtf1\\ansi \\pard CC: pain\\par Plan: recall\\par }", "{   CC: pain\nPlan: recall\n}"),
+        ("Hx:\\tab pain\\line Dx: cyst", "Hx: pain\nDx: cyst"),
+        # HTML tags: block tags are line breaks, inline ones spaces
+        ("<p>Findings: cyst</p><p><b>Plan:</b> bx<br/>ok</p>", "\nFindings: cyst\n\n Plan:  bx\nok\n"),
+        ("<td>FOV</td><td>8 x 8</td>", " FOV  8 x 8 "),
+        # a written-out "\\n" is a line break; paths, comparisons and unknown tags stay
+        ("Findings:\\nNo stone", "Findings:\nNo stone"),
+        ("C:\\notes\\pano.dcm", "C:\\notes\\pano.dcm"),
+        ("ratio < 2 and > 1; <patient name>", "ratio < 2 and > 1; <patient name>"),
+    ],
+)
+def test_normalise_text_reads_rtf_and_html_markup(text, expected):
+    from cdt_nlp.textio import normalise_text, original_span
+
+    clean, index = normalise_text(text)
+    assert clean == expected
+    if clean != text:
+        assert original_span(index, 0, len(clean)) == (0, len(text))
+        for start, char in enumerate(clean):
+            if char.isalnum():
+                lo, hi = original_span(index, start, start + 1)
+                assert text[lo:hi] == char
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # unexpanded SmartLinks, SmartPhrase names and fill-in fields are blanked
         ("Recall: @RECALLINT@\nok", "Recall:            \nok"),
         ("Result: .USRESULT (pending)", "Result:           (pending)"),
