@@ -353,6 +353,17 @@ CASES = [
         "crown 2 mm lingual to the ridge. Plan: graft first.",
         "D0395",
     ),
+    # a front-desk account: the scan named by the jaw it covers, the comparison as a verb
+    (
+        "Here for the whole upper-jaw scan Dr. Lim asked for. She went over it with him: 6 mm of bone under the "
+        "left sinus, the right side thinner. Her take: enough bone on the left for an implant, the right needs a lift.",
+        "D0366",
+    ),
+    (
+        "Six months after the graft. New scan done today and Dr. Lim had the software subtract it from the March "
+        "one: about 1 mm lost at the crest, the rest held. Per Dr: ready for the implant.",
+        "D0394",
+    ),
 ]
 
 
