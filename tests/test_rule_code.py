@@ -423,6 +423,12 @@ FACT_CASES = [
     ("Contract reader only: I had no role in ordering or capturing these images.", "outside_images"),
     # the reader says they went through the volumes themselves
     ("Both joints scanned at 9; I went through the volumes myself before lunch.", "own_read"),
+    # another office's staff did the capture; the images came by upload or were dropped off
+    ("Small-field CBCT of the UR, exposed last week by their hygienist; read here today.", "outside_images"),
+    ("I had no role in capture or in the patient's care.", "outside_images"),
+    ("The cone beam arrived by courier from Bayside on Monday; report below.", "outside_images"),
+    ("Her son dropped off a USB stick from the implant centre.", "outside_images"),
+    ("Reviewed the 3D scan that the other practice took in May.", "outside_images"),
     # "Reading it:" opens the practitioner's own read
     ("Full mandibular arch CBCT captured today, 15x6 field.Reading it: #30 site too narrow, graft first.", "own_read"),
 ]
