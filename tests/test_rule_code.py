@@ -569,6 +569,20 @@ def test_irm_the_filling_material_is_not_an_mri(checker):
     assert "mri" not in checker.nlp(note)._.cdt_facts.performed
 
 
+@pytest.mark.parametrize(
+    ("note", "performed"),
+    [
+        # a study used as a label whose answer says it was not done, further on than usual
+        ("Pano taken. CBCT: talked it over with the family, not taken for now.", set()),
+        ("MRI: offered on the day, patient refused.", set()),
+        # a label whose answer says it was done, then something else is "not needed"
+        ("CBCT: taken today, read by me, not needed again before surgery.", {"cbct"}),
+    ],
+)
+def test_a_study_label_answered_not_done_is_not_performed(checker, note, performed):
+    assert checker.nlp(note)._.cdt_facts.performed - {"panoramic"} == performed
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
