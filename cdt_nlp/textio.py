@@ -228,9 +228,10 @@ _MACRO = fastre.compile(
 
 
 def _macros_as_blank(text: str) -> str:
-    """``text`` with unexpanded template macros blanked (same length), so "Follow-up: @FOLLOWUP@"
-    reads as an empty field and "@PLAN@" on its own line names no plan."""
-    return _blank(text, [m.span() for m in _MACRO.finditer(text)])
+    """``text`` with each unexpanded template macro read as the blank a template leaves ("***", same
+    length), so "Follow-up: @FOLLOWUP@" reads as an empty field and "@PLAN@" names no plan."""
+    spans = [m.span() for m in _MACRO.finditer(text)]
+    return _replace_at(text, [i for a, b in spans for i in range(a, b)], "*")
 
 
 def _replace_at(text: str, positions: list[int], char: str) -> str:

@@ -222,10 +222,10 @@ def test_normalise_text_reads_rtf_and_html_markup(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # unexpanded SmartLinks, SmartPhrase names and fill-in fields are blanked
-        ("Recall: @RECALLINT@\nok", "Recall:            \nok"),
-        ("Result: .USRESULT (pending)", "Result:           (pending)"),
-        ("Why: {WHY SCAN}.", "Why:           ."),
+        # unexpanded SmartLinks, SmartPhrase names and fill-in fields read as a template's blank
+        ("Recall: @RECALLINT@\nok", "Recall: ***********\nok"),
+        ("Result: .USRESULT (pending)", "Result: ********* (pending)"),
+        ("Why: {WHY SCAN}.", "Why: **********."),
         # a header glued after a full stop, a file name, an e-mail address and lower-case braces stay
         ("Scan done.IMPRESSION: cyst", "Scan done.IMPRESSION: cyst"),
         ("see report.PDF and x.DOCX", "see report.PDF and x.DOCX"),
