@@ -583,6 +583,20 @@ def test_a_study_label_answered_not_done_is_not_performed(checker, note, perform
     assert checker.nlp(note)._.cdt_facts.performed - {"panoramic"} == performed
 
 
+@pytest.mark.parametrize(
+    ("note", "study"),
+    [
+        # the hygienist ("DH") who took it is on this team, not another office
+        ("R parotid ultrasound taken by DH Okafor, 14 images stored.", "ultrasound"),
+        # a Schüller view spelled with its umlaut, and one TMJ radiograph
+        ("Schüller views both joints, closed and open.", "tmj_radiograph"),
+        ("Left TMJ radiograph, closed mouth: condyle flattened.", "tmj_radiograph"),
+    ],
+)
+def test_studies_taken_here_in_other_words(checker, note, study):
+    assert study in checker.nlp(note)._.cdt_facts.performed
+
+
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
     assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
