@@ -254,6 +254,134 @@ def _table_rows_as_fields(text: str) -> str:
     return _replace_at(text, [m.start("bar") for m in _TABLE_ROW.finditer(text)], ":")
 
 
+#: a table pasted as delimited text ("date,exam,measurements,interpretation,plan" and a row
+#: under it): a header row has at least this many fields, each a short label
+_TABLE_MIN_FIELDS = 4
+_TABLE_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9 /#&().'-]{0,39}")
+_TABLE_LABEL_WORDS = 4
+_TABLE_DELIMITERS = (",", ";", "\t")
+#: a cheap first test: some line holds three delimiters of one kind
+_TABLE_HINT = re.compile(r"^[^\n]*?(?:(?:,[^\n]*?){3}|(?:;[^\n]*?){3}|(?:\t[^\n]*?){3})$", re.MULTILINE)
+
+
+def _delimited_fields(line: str, delimiter: str) -> list[tuple[int, int]] | None:
+    """(start, end) of each field of a delimited ``line``, inside the quotes of a quoted field
+    ('"1.4 x 1.1 cm, lobulated"'), or ``None`` when its quoting is broken."""
+    fields: list[tuple[int, int]] = []
+    i, n = 0, len(line)
+    while True:
+        j = i
+        while j < n and line[j] in " \t" and line[j] != delimiter:
+            j += 1
+        if j < n and line[j] == '"':
+            k = j + 1
+            while True:
+                k = line.find('"', k)
+                if k < 0:
+                    return None
+                if k + 1 < n and line[k + 1] == '"':  # a doubled quote inside the field
+                    k += 2
+                    continue
+                break
+            fields.append((j + 1, k))
+            i = k + 1
+            while i < n and line[i] in " \t" and line[i] != delimiter:
+                i += 1
+            if i < n and line[i] != delimiter:
+                return None
+        else:
+            k = line.find(delimiter, i)
+            fields.append((i, n if k < 0 else k))
+            i = n if k < 0 else k
+        if i >= n:
+            return fields
+        i += 1
+        if i == n:  # a delimiter at the end: an empty last field
+            fields.append((n, n))
+            return fields
+
+
+def _pasted_tables(text: str) -> list[tuple[int, list[tuple[int, int]], list[tuple[int, list[tuple[int, int]]]], int]]:
+    """Tables pasted as delimited rows: (header start, header fields, [(row start, row fields)],
+    end of the last row), offsets in ``text``. A header is a line of at least
+    ``_TABLE_MIN_FIELDS`` short labels, written without a space after the delimiter as exports
+    write them; its rows are the lines right under it with as many fields."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, line))
+        pos += len(line) + 1
+    tables = []
+    i = 0
+    while i < len(lines):
+        start, line = lines[i]
+        i += 1
+        for delimiter in _TABLE_DELIMITERS:
+            if line.count(delimiter) < _TABLE_MIN_FIELDS - 1 or (delimiter != "\t" and delimiter + " " in line):
+                continue  # too few fields, or a list in prose ("pain, swelling, trismus, fever")
+            header = _delimited_fields(line, delimiter)
+            if header is None or len(header) < _TABLE_MIN_FIELDS:
+                continue
+            labels = [line[a:b].strip() for a, b in header]
+            if not all(_TABLE_LABEL.fullmatch(x) and len(x.split()) <= _TABLE_LABEL_WORDS for x in labels):
+                continue
+            rows = []
+            while i < len(lines) and lines[i][1].strip():
+                fields = _delimited_fields(lines[i][1], delimiter)
+                if fields is None or len(fields) != len(header):
+                    break
+                rows.append(lines[i])
+                i += 1
+            if rows:
+                tables.append(
+                    (
+                        start,
+                        [(start + a, start + b) for a, b in header],
+                        [(s, [(s + a, s + b) for a, b in _delimited_fields(r, delimiter)]) for s, r in rows],
+                        rows[-1][0] + len(rows[-1][1]),
+                    )
+                )
+            break
+    return tables
+
+
+def _tables_as_fields(text: str) -> tuple[str, list[int]] | None:
+    """``text`` with each pasted table read as "Label: value" lines, one per column of each row
+    ("interpretation,plan" over ',"review 8 wks"' reads "interpretation: \nplan: review 8 wks"), and
+    the offset of each character in ``text``; ``None`` when there is no such table."""
+    tables = _pasted_tables(text)
+    if not tables:
+        return None
+    pieces: list[str] = []
+    index: list[int] = []
+
+    def emit(piece: str, offsets) -> None:
+        pieces.append(piece)
+        index.extend(offsets)
+
+    last = 0
+    for start, header, rows, end in tables:
+        emit(text[last:start], range(last, start))
+        for r, (_, fields) in enumerate(rows):
+            if r:  # a blank line between rows: each row is a record of its own
+                emit("\n\n", [rows[r - 1][1][-1][1], fields[0][0]])
+            for c, ((ha, hb), (va, vb)) in enumerate(zip(header, fields, strict=True)):
+                label_start = ha + len(text[ha:hb]) - len(text[ha:hb].lstrip())
+                label = text[ha:hb].strip()
+                value_start = va + len(text[va:vb]) - len(text[va:vb].lstrip())
+                value = text[va:vb].strip()
+                emit(label, range(label_start, label_start + len(label)))
+                emit(": ", [hb, hb])
+                emit(value, range(value_start, value_start + len(value)))
+                if c < len(header) - 1:
+                    emit("\n", [vb])
+        va, vb = rows[-1][1][-1]
+        # what follows the last value stays (a closing quote maps the value's end), unless it is empty
+        last = vb if text[va:vb].strip() else end
+    emit(text[last:], range(last, len(text)))
+    index.append(len(text))
+    return "".join(pieces), index
+
+
 def normalise_text(text: str) -> tuple[str, list[int] | None]:
     """The text the pipeline reads, and where each of its characters comes from in ``text``.
 
@@ -285,7 +413,11 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _macros_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
-    if "\r" not in text and "&" not in text and "\\" not in text and "<" not in text:
+    if spaced.count("\n") and _TABLE_HINT.search(spaced) is not None:
+        tabled = _tables_as_fields(spaced)
+        if tabled is not None:
+            spaced, identity = tabled
+    if "\r" not in spaced and "&" not in spaced and "\\" not in spaced and "<" not in spaced:
         return spaced, identity
     text = spaced
     pieces: list[str] = []
@@ -303,6 +435,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         return text, identity
     pieces.append(text[last:])
     index.extend(range(last, len(text) + 1))
+    if identity is not None:  # offsets into the text before this step: map them on to the input
+        index = [identity[i] for i in index]
     return "".join(pieces), index
 
 

@@ -194,6 +194,37 @@ def test_normalise_text_reads_field_underscores_as_spaces(text, expected, index_
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # a pasted table: each column of each row reads as "Label: value"; quoted fields keep commas
+        (
+            'Exam,Side,Result,Read,Next\nCBCT,L,"cyst, 12 mm",,recall 6 mo\nok',
+            "Exam: CBCT\nSide: L\nResult: cyst, 12 mm\nRead: \nNext: recall 6 mo\nok",
+        ),
+        ("Date;Site;Result;Plan\n3/4;#30;PARL 4 mm;RCT\n3/9;#31;clear;none", None),
+        # a sentence with commas, or a header with no row under it, stays as it is
+        ("Pain, swelling, trismus, fever\nCBCT limited, #30, read by me, PARL 4 mm.", None),
+        ("Date,Site,Result,Plan\n\nno row here", None),
+    ],
+)
+def test_normalise_text_reads_pasted_tables_as_fields(text, expected):
+    from cdt_nlp.textio import normalise_text, original_span
+
+    clean, index = normalise_text(text)
+    if expected is None and "3/9" in text:
+        assert clean.count("Result: ") == 2 and "Plan: none" in clean and "\n\nDate: 3/9" in clean
+    elif expected is None:
+        assert clean == text
+        return
+    else:
+        assert clean == expected
+    for start, char in enumerate(clean):
+        if char.isalnum():
+            lo, hi = original_span(index, start, start + 1)
+            assert text[lo:hi] == char
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # RTF: paragraph marks are line breaks, other control words (and their delimiting space) spaces
         ("{\\rtf1\\ansi \\pard CC: pain\\par Plan: recall\\par }", "{   CC: pain\nPlan: recall\n}"),
         ("Hx:\\tab pain\\line Dx: cyst", "Hx: pain\nDx: cyst"),
