@@ -260,8 +260,6 @@ _TABLE_MIN_FIELDS = 4
 _TABLE_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9 /#&().'-]{0,39}")
 _TABLE_LABEL_WORDS = 4
 _TABLE_DELIMITERS = (",", ";", "\t")
-#: a cheap first test: some line holds three delimiters of one kind
-_TABLE_HINT = re.compile(r"^[^\n]*?(?:(?:,[^\n]*?){3}|(?:;[^\n]*?){3}|(?:\t[^\n]*?){3})$", re.MULTILINE)
 
 
 def _delimited_fields(line: str, delimiter: str) -> list[tuple[int, int]] | None:
@@ -413,7 +411,7 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _macros_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``
     identity = None if spaced == text else list(range(len(text) + 1))
-    if spaced.count("\n") and _TABLE_HINT.search(spaced) is not None:
+    if "\n" in spaced and any(spaced.count(d) >= _TABLE_MIN_FIELDS - 1 for d in _TABLE_DELIMITERS):
         tabled = _tables_as_fields(spaced)
         if tabled is not None:
             spaced, identity = tabled
