@@ -219,7 +219,9 @@ class SectionDetector:
         prefix_alt = "|".join(re.escape(k).replace(r"\ ", r"[ \t]+") for k, _ in self._prefixes) or "(?!)"
         prefix_chars = int(prefixes.get("_label_chars", 0)) or 38
         self._prefix_label = fastre.compile(
-            rf"(?:(?<=^)|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}})|(?<=\|)|(?<=\|[ \t]))[ \t]*"
+            # at a line or sentence start, also where lost line breaks glued it to the stop before it
+            rf"(?:(?<=^)|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}})|(?<=\|)|(?<=\|[ \t])"
+            rf"|(?<=[a-z0-9)\]][.;!?])(?=(?-i:[A-Z])))[ \t]*"
             rf"(?P<h>(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)",
             re.IGNORECASE | re.MULTILINE,
         )
