@@ -345,7 +345,9 @@ def _pasted_tables(text: str) -> list[tuple[int, list[tuple[int, int]], list[tup
 def _tables_as_fields(text: str) -> tuple[str, list[int]] | None:
     """``text`` with each pasted table read as "Label: value" lines, one per column of each row
     ("interpretation,plan" over ',"review 8 wks"' reads "interpretation: \nplan: review 8 wks"), and
-    the offset of each character in ``text``; ``None`` when there is no such table."""
+    the offset of each character in ``text``; ``None`` when there is no such table. A label maps to
+    its value's first character, so evidence found in a field is quoted as the value; the label of
+    an empty field maps to itself in the header row."""
     tables = _pasted_tables(text)
     if not tables:
         return None
@@ -367,14 +369,18 @@ def _tables_as_fields(text: str) -> tuple[str, list[int]] | None:
                 label = text[ha:hb].strip()
                 value_start = va + len(text[va:vb]) - len(text[va:vb].lstrip())
                 value = text[va:vb].strip()
-                emit(label, range(label_start, label_start + len(label)))
-                emit(": ", [hb, hb])
+                if value:  # the label reads as its value's start: a quote of the field is the value
+                    emit(label + ": ", [value_start] * (len(label) + 2))
+                else:  # an empty field is quoted by its label
+                    emit(label, range(label_start, label_start + len(label)))
+                    emit(": ", [hb, hb])
                 emit(value, range(value_start, value_start + len(value)))
                 if c < len(header) - 1:
                     emit("\n", [vb])
         va, vb = rows[-1][1][-1]
-        # what follows the last value stays (a closing quote maps the value's end), unless it is empty
-        last = vb if text[va:vb].strip() else end
+        if text[va:vb].strip():  # a closing quote after the last value reads as a space at its end
+            emit(" " * (end - vb), [vb] * (end - vb))
+        last = end
     emit(text[last:], range(last, len(text)))
     index.append(len(text))
     return "".join(pieces), index
