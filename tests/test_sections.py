@@ -26,6 +26,9 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         ("IMPRESSION\n1. Stone.\nRECOMMENDATION\nRefer.", ["impression", "plan"]),
         ("US done today FINDINGS:there is a 4 mm stone IMPRESSION:sialolith", ["findings", "impression"]),
         ("noted.FINDINGS: stone.", ["findings"]),
+        # the author or date in brackets after a header; other brackets keep the label unknown
+        ("Clinical evaluation (Ms Rowe, 12/03/26): canal lingual.\nPlan (3/4/26): review", ["impression", "plan"]),
+        ("Dx (clinical): periodontitis.", []),
         (
             "indication colon 24 year old with swelling period new paragraph findings colon cyst",
             ["rationale", "findings"],

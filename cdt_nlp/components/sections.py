@@ -64,6 +64,8 @@ _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
 #: a body that is only another label, left unfilled ("S: CC:")
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: a template blank that fills a field, with other text after it on the same line
+#: an author (a title and a name) or a date in brackets after a header ("Impression (Dr Lee, 3/2/26):")
+_HEADER_BYLINE = r"(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t][^()\n]{1,36}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
 _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")
@@ -175,7 +177,8 @@ class SectionDetector:
         # a header word followed by a colon (or dash) anywhere at a line/sentence start
         self._colon = fastre.compile(
             rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
-            rf"[ \t]*(?P<h>{alt})[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
+            # a header may name its author and date in brackets ("Clinical evaluation (Mr Lee, 3/2/26):")
+            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is"), or a capitalised one glued
