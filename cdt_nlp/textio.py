@@ -322,22 +322,17 @@ def _pasted_tables(text: str) -> list[tuple[int, list[tuple[int, int]], list[tup
             labels = [line[a:b].strip() for a, b in header]
             if not all(_TABLE_LABEL.fullmatch(x) and len(x.split()) <= _TABLE_LABEL_WORDS for x in labels):
                 continue
-            rows = []
+            rows = []  # (row start, its fields), offsets in ``text``
             while i < len(lines) and lines[i][1].strip():
-                fields = _delimited_fields(lines[i][1], delimiter)
+                row_start, row = lines[i]
+                fields = _delimited_fields(row, delimiter)
                 if fields is None or len(fields) != len(header):
                     break
-                rows.append(lines[i])
+                rows.append((row_start, [(row_start + a, row_start + b) for a, b in fields]))
                 i += 1
             if rows:
-                tables.append(
-                    (
-                        start,
-                        [(start + a, start + b) for a, b in header],
-                        [(s, [(s + a, s + b) for a, b in _delimited_fields(r, delimiter)]) for s, r in rows],
-                        rows[-1][0] + len(rows[-1][1]),
-                    )
-                )
+                end = rows[-1][0] + len(lines[i - 1][1])
+                tables.append((start, [(start + a, start + b) for a, b in header], rows, end))
             break
     return tables
 

@@ -63,9 +63,9 @@ _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|*#]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
 #: a body that is only another label, left unfilled ("S: CC:")
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
-#: a template blank that fills a field, with other text after it on the same line
 #: an author (a title and a name) or a date in brackets after a header ("Impression (Dr Lee, 3/2/26):")
 _HEADER_BYLINE = r"(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t][^()\n]{1,36}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+#: a template blank that fills a field, with other text after it on the same line
 _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
 _BODY_SENTENCE = re.compile(r"(?<=[.!?])(?<![Dd]r\.)\s+")

@@ -45,11 +45,11 @@ VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_sc
 PLAN_SECTIONS = frozenset({"plan"})
 #: field-of-view patterns that qualify the others rather than name a field
 FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
-#: a clause break followed by a subject: the words before it belong to another clause
 #: what may stand between a refusal and the study it names ("declined the CBCT")
 _REFUSED_ARTICLE = re.compile(r"^\s*(?:(?:a|an|the|any|further|more|another|to have (?:a|an|the))\s+)?", re.IGNORECASE)
 #: how many tokens of a study label's answer are searched for a negation
 LABEL_ANSWER_TOKENS = 10
+#: a clause break followed by a subject: the words before it belong to another clause
 _NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
 
 
@@ -187,7 +187,7 @@ class ServiceDetector:
         self._same_visit = compile_list(spec["same_visit"])
         self._negations = compile_list(spec["negations"])
         self._post_negations = compile_list(spec["post_negations"])
-        self._label_negations = compile_list(spec["label_negations"]) if spec.get("label_negations") else None
+        self._label_negations = compile_list(spec.get("label_negations", []))
         # "Why an MRI?", "An MRI shows the disc": what a kind of study can do, not one of this visit
         self._generic_subjects = compile_list(spec.get("generic_subjects", []))
         self._generic_claims = compile_list(spec.get("generic_claims", []))
@@ -247,7 +247,7 @@ class ServiceDetector:
         after = tokens_text(doc, last, min(sent_end, last + 5))
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
-        if last < sent_end and doc[last].text == ":" and self._label_negations is not None:
+        if last < sent_end and doc[last].text == ":":
             # a study used as a label: its short answer may say it was not done further on ("CBCT:
             # discussed with mom, not taken")
             answer = tokens_text(doc, last, min(sent_end, last + LABEL_ANSWER_TOKENS))
