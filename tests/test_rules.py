@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cdt_nlp.components.items import ItemDetector, cue_pattern
 from cdt_nlp.errors import CdtError
 from cdt_nlp.rules import RULE_FILES, compile_terms, load_rules, validate_rules
 
@@ -48,7 +49,7 @@ def _boundary_wrapped_patterns():
     """Every pattern that rules.compile_terms/compile_list wraps in word boundaries."""
     for item, spec in load_rules("items.json")["item_rules"].items():
         for cue in spec.get("cues", []):
-            yield f"items/{item}", cue["pattern"]
+            yield f"items/{item}", cue_pattern(item, cue["pattern"])
         for pattern in spec.get("placeholders", []):
             yield f"items/{item}/placeholder", pattern
     for rule in load_rules("context.json")["context_rules"]:
@@ -128,3 +129,20 @@ def test_rules_item_cue_excluding_an_unknown_filter_fails_at_load(nlp, field, na
     assert detector.rules == before  # a rule error leaves the previous rules in place
     doc = nlp("IMPRESSION: consistent with sialolithiasis. US L SMG done.")
     assert any(s.label_ == "interpretation" for s in doc.spans["cdt_items"])
+
+
+def test_cue_pattern_may_be_a_list_of_alternatives():
+    """A long cue is written one alternative per line; it matches like the same alternation
+    written as one string, keeps the order of its alternatives, and an empty list is an error."""
+    rules = {"items": load_rules("items.json"), "lexicon": load_rules("lexicon.json")}
+    detector = ItemDetector.__new__(ItemDetector)  # rules only: no pipeline needed
+    cue = rules["items"]["item_rules"]["follow_up"]["cues"][0]
+    cue["pattern"] = ["recheck (in|at) \\d+", "recheck (in|at) \\d+ weeks", "recall"]
+    detector.set_rules(rules)
+    regex = detector._items["follow_up"]["cues"][0]["regex"]
+    assert regex.search("Plan: recheck in 6 weeks.").group(0) == "recheck in 6"  # first alternative wins
+    assert regex.search("We will recall her.") is not None
+    assert regex.search("Plan: extraction.") is None
+    cue["pattern"] = []
+    with pytest.raises(ValueError, match="non-empty list"):
+        detector.set_rules(rules)

@@ -99,6 +99,16 @@ def _first_line_end(text: str, section: Section) -> int:
     return end
 
 
+def cue_pattern(item: str, pattern: str | list[str]) -> str:
+    """A cue's regex source: one string, or a list of alternatives (one per line in the file,
+    tried in order) joined into one alternation."""
+    if isinstance(pattern, str):
+        return pattern
+    if not pattern or not all(isinstance(alt, str) and alt for alt in pattern):
+        raise ValueError(f"items.json: a cue of '{item}' needs a pattern or a non-empty list of alternatives")
+    return "|".join(pattern)
+
+
 class ItemDetector:
     """Find evidence spans for the six checklist items."""
 
@@ -155,7 +165,7 @@ class ItemDetector:
                 cues.append(
                     {
                         **cue,
-                        "regex": compile_terms(cue["pattern"], sets),
+                        "regex": compile_terms(cue_pattern(item, cue["pattern"]), sets),
                         "needs": needs,
                         "section_needs": section_needs,
                     }
