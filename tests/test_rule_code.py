@@ -497,6 +497,9 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
         # abbreviations of clinicians trained in German: MRT for MRI, DVT (digital volume tomography) for CBCT
         ("MRT of both TMJs with open and closed mouth was made today and evaluated by me.", "mri"),
         ("DVT regio 46-47 made today and evaluated by me: lesion 4 mm from the canal.", "cbct"),
+        # ... also when the size of the volume follows the abbreviation
+        ("Made a DVT small volume of 26 to 27 today, evaluated by myself.", "cbct"),
+        ("DVT 8x5 of the upper left taken here this morning.", "cbct"),
         # a cone beam named only by the size of its volume
         ("Took a small-volume scan of the lower right before deciding on retreatment.", "cbct"),
     ],
@@ -598,8 +601,11 @@ def test_studies_taken_here_in_other_words(checker, note, study):
 
 
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
-    note = "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion."
-    assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
+    for note in (
+        "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion.",
+        "Hx: DVT 3 years ago, on warfarin, INR 2.4 today. Bitewings: no new caries.",
+    ):
+        assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_contrast_in_a_joint_space_on_mri_or_a_lavage_is_not_an_arthrogram(checker):

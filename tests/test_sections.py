@@ -306,6 +306,8 @@ def test_a_capitalised_header_glued_to_the_word_before_it(nlp):
     [
         ("Anamnesis", "history"),
         ("Procedere", "plan"),
+        ("Befund", "findings"),
+        ("Beurteilung", "impression"),
         # French
         ("Motif de consultation", "chief_complaint"),
         ("Antécédents", "history"),
@@ -350,3 +352,29 @@ def test_an_empty_header_glued_to_the_next_one(nlp):
     text = "Scan sent out for the read.Findings:Impression:Plan: book surgery."
     sections = [(s.name, s.body_status) for s in nlp(text)._.cdt_sections]
     assert sections[-3:] == [("findings", "empty"), ("impression", "empty"), ("plan", None)]
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        # the question the scan was to answer, and what it answered, written as plain-words labels
+        ("What we needed to know", "rationale"),
+        ("What I wanted to know before the extraction", "rationale"),
+        ("What it told us", "impression"),
+    ],
+)
+def test_plain_words_question_and_answer_labels(nlp, header, name):
+    assert [s.name for s in nlp(f"Note.\n{header}: text")._.cdt_sections][-1:] == [name]
+
+
+@pytest.mark.parametrize("arrow", ["->", "-->", "=>", "\u2192"])
+def test_a_header_followed_by_an_arrow(nlp, arrow):
+    sections = [(s.name, s.body_status) for s in nlp(f"Scan done.\nFollow-up {arrow}")._.cdt_sections]
+    assert sections == [("plan", "empty")]
+    sections = [(s.name, s.body_status) for s in nlp(f"Scan done.\nF/U {arrow} recall in 6 months")._.cdt_sections]
+    assert sections == [("plan", None)]
+
+
+def test_a_template_default_left_unedited_is_an_empty_body(nlp):
+    sections = nlp("CBCT read.\nPLAN: [Default text - edit before signing]")._.cdt_sections
+    assert [(s.name, s.body_status) for s in sections] == [("plan", "empty")]

@@ -174,11 +174,11 @@ class SectionDetector:
         self._header_to_section = header_to_section
         words = sorted((h for h in header_to_section if len(h) > 1), key=len, reverse=True)
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
-        # a header word followed by a colon (or dash) anywhere at a line/sentence start
+        # a header word followed by a colon (or dash, or an arrow: "F/U ->") anywhere at a line/sentence start
         self._colon = fastre.compile(
             rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
             # a header may name its author and date in brackets ("Clinical evaluation (Mr Lee, 3/2/26):")
-            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*(?::|\s-\s|-{{2}}|=|\s+colon\b)",
+            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*(?:-+>|=>|\u2192|:|\s-\s|-{{2}}|=|\s+colon\b)",
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is"), or a capitalised one glued
