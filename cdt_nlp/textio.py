@@ -170,12 +170,13 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 #: text struck out in a chart's revision history, as exports print it: "~~dilated duct~~",
 #: "<del>...</del>", and the correction notes that say a line no longer stands ("[deleted: wrong
-#: patient]", "[entered in error ...]", "[voided ...]"); an amendment that gives the new value
-#: ("[amended 3/4: full arch]") is kept
+#: patient]", "[entered in error ...]", "[voided ...]", a transcriber's "[crossed out]"); an
+#: amendment that gives the new value ("[amended 3/4: full arch]") is kept
 _STRUCK = re.compile(
     r"~~(?=\S)[^~]{1,2000}?(?<=\S)~~"
     r"|<(?P<tag>del|s|strike)>.{0,2000}?</(?P=tag)>"
-    r"|\[[ \t]*(?:deleted|entered in error|voided|void|struck|struck out|strike-?through|removed)\b[^\]\n]{0,300}\]",
+    r"|\[[ \t]*(?:deleted|entered in error|voided|void|struck|struck out|strike-?through|removed"
+    r"|crossed[ -]?out|scribbled out|scratched out)\b[^\]\n]{0,300}\]",
     re.IGNORECASE | re.DOTALL,
 )
 
