@@ -361,6 +361,8 @@ def test_an_empty_header_glued_to_the_next_one(nlp):
         ("What we needed to know", "rationale"),
         ("What I wanted to know before the extraction", "rationale"),
         ("What it told us", "impression"),
+        ("Ref q", "rationale"),
+        ("Question going in", "rationale"),
     ],
 )
 def test_plain_words_question_and_answer_labels(nlp, header, name):
