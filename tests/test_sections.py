@@ -363,6 +363,7 @@ def test_an_empty_header_glued_to_the_next_one(nlp):
         ("What it told us", "impression"),
         ("Ref q", "rationale"),
         ("Question going in", "rationale"),
+        ("Scan rationale", "rationale"),
     ],
 )
 def test_plain_words_question_and_answer_labels(nlp, header, name):
