@@ -176,7 +176,12 @@ _STRUCK = re.compile(
     r"~~(?=\S)[^~]{1,2000}?(?<=\S)~~"
     r"|<(?P<tag>del|s|strike)>.{0,2000}?</(?P=tag)>"
     r"|\[[ \t]*(?:deleted|entered in error|voided|void|struck|struck out|strike-?through|removed"
-    r"|crossed[ -]?out|scribbled out|scratched out)\b[^\]\n]{0,300}\]",
+    r"|crossed[ -]?out|scribbled out|scratched out)\b[^\]\n]{0,300}\]"
+    # a drafted line in quotes that the clinician's bracketed edit withdraws ('AI text: "Adequate
+    # bone." [WL: REMOVE - I haven't looked at it]'): the quote goes, the edit stays
+    r"|(?:\"[^\"\n]{1,400}\"|\u201c[^\u201d\n]{1,400}\u201d)"
+    r"(?=[ \t]*\[[ \t]*(?:[a-z]{1,4}\.?[ \t]*|dr\.?[ \t]*[a-z'-]*[ \t]*)?(?:edit(?:ed)?)?[ \t]*:?[ \t]*"
+    r"(?:no[.,:;]?[ \t]+)?(?:remove|strike|delete|deleted|wrong|incorrect|not true|false)\b)",
     re.IGNORECASE | re.DOTALL,
 )
 

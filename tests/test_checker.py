@@ -406,6 +406,14 @@ def test_field_name_exports_are_read_and_quoted_from_the_input(checker):
         # an amendment with the new value, a lone tilde and an approximate value stay
         ("FOV: limited [amended 3/4: full arch]", []),
         ("~2 mm, ~ 3 mm and ~~ alone", []),
+        # a transcriber's "[crossed out]" note
+        ("Read: ~~me~~ [crossed out] Dr. Osei", ["~~me~~", "[crossed out]"]),
+        # a drafted line in quotes withdrawn by the clinician's bracketed edit: the quote goes
+        ('AI text: "Bone adequate for implants." [JS: REMOVE - not read yet]', ['"Bone adequate for implants."']),
+        ('Imaging: "CBCT reviewed" [KT: strike, pano only]', ['"CBCT reviewed"']),
+        ('"Sent to radiology." [DR EDIT: not true, I read it]', ['"Sent to radiology."']),
+        # a quote followed by any other note in brackets stays
+        ('Pt: "it clicks when I chew" [noted by RDA]', []),
     ],
 )
 def test_normalise_text_blanks_struck_out_text(text, struck):
