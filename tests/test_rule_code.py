@@ -703,6 +703,21 @@ def test_a_scan_taken_after_failed_attempts_is_performed(checker):
     assert "cbct" not in checker.nlp(aborted)._.cdt_facts.performed
 
 
+def test_a_stopped_study_that_names_itself_leaves_the_others_done(checker):
+    note = (
+        "Procedure: right TMJ arthrogram, lower and upper joint spaces, spot films closed and open.\n"
+        "History: MRI tried in May - aborted, she panicked in the bore.\n"
+        "Findings: contrast passes into the upper space; disc anterior at closed mouth.\n"
+        "Impression: perforated disc, non-reducing."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert "arthrography" in facts.performed and "mri" not in facts.performed
+    assert rule_code(facts, True, checker.catalog) == "D0320"
+    # a stop that names no study still stops every study of the visit
+    unnamed = "Limited CBCT #30 set up; patient moved on both runs, scan aborted. Rebook with a chin rest."
+    assert "cbct" not in checker.nlp(unnamed)._.cdt_facts.performed
+
+
 def test_a_report_on_a_plain_film_documents_no_catalog_service(checker):
     note = (
         "RADIOLOGY REPORT - PANORAMIC RADIOGRAPH, acquired and read at this office.\n"

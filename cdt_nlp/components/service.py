@@ -152,7 +152,8 @@ def _not_done(facts: ServiceFacts, modalities: frozenset[str]) -> None:
     stopped = facts.performed & (modalities | {"unspecified_imaging"})
     facts.ordered |= stopped - {"unspecified_imaging"}
     facts.performed -= stopped
-    facts.capture = False
+    if not facts.performed & CATALOG_MODALITIES:
+        facts.capture = False  # a capture flag belongs to a study still done ("MRI aborted; arthrogram taken")
 
 
 class ServiceDetector:
@@ -313,8 +314,10 @@ class ServiceDetector:
                 else:
                     setattr(facts, name, True)
         facts.outside_images = any(not self._earlier_outside_study(span, spans, facts) for span in outside)
-        if (facts.performed or facts.capture) and self._capture_abandoned(doc, text, sections, section_starts, spans):
-            _not_done(facts, CATALOG_MODALITIES)
+        if facts.performed or facts.capture:
+            stopped = self._capture_abandoned(doc, text, sections, section_starts, spans)
+            if stopped:
+                _not_done(facts, stopped)
         if self._none_performed_yet(text, sections, section_starts):
             _not_done(facts, CATALOG_MODALITIES | VOLUME_MODALITIES)  # nor any merge of their volumes
             facts.postprocessing.clear()
@@ -369,13 +372,15 @@ class ServiceDetector:
 
     def _capture_abandoned(
         self, doc: Doc, text: str, sections: list, section_starts: list[int], spans: list[Span]
-    ) -> bool:
-        """True when this visit's scan was stopped before a volume was taken ("patient moved, scan
-        aborted") and no sentence says it was then retaken. The stop must be said in a sentence
-        about imaging (a modality, "scan", "volume" ...), so "procedure aborted" in an operative
-        note leaves its pre-op scan alone."""
-        modality_tokens = [s.start for s in spans if s.label_.startswith("modalities:")]
-        abandoned = False
+    ) -> frozenset[str]:
+        """The catalog modalities whose capture was stopped at this visit before a volume was taken
+        ("patient moved, scan aborted") with no sentence saying it was then retaken; empty when
+        none was. The stop must be said in a sentence about imaging (a modality, "scan", "volume"
+        ...), so "procedure aborted" in an operative note leaves its pre-op scan alone. A stop that
+        names its study stops only that one ("MRI attempted in Sept - aborted" leaves today's
+        arthrogram done); one that names none ("scan aborted") stops them all."""
+        modality_spans = [s for s in spans if s.label_.startswith("modalities:")]
+        stopped: frozenset[str] = frozenset()
         stop_end = 0  # the token after the sentence that says the scan was stopped
         for m in self._aborted.finditer(text):
             section = ItemDetector.section_at(sections, m.start(), section_starts)
@@ -385,11 +390,12 @@ class ServiceDetector:
             if tokens is None:
                 continue
             lo, hi = sentence_tokens(doc, tokens[0])
-            if any(lo <= t < hi for t in modality_tokens) or self._fov_context.search(tokens_text(doc, lo, hi)):
-                abandoned, stop_end = True, hi
+            named = CATALOG_MODALITIES & {s.label_.split(":", 1)[1] for s in modality_spans if lo <= s.start < hi}
+            if named or self._fov_context.search(tokens_text(doc, lo, hi)):
+                stopped, stop_end = named or CATALOG_MODALITIES, hi
                 break
-        if not abandoned:
-            return False
+        if not stopped:
+            return stopped
         # a later sentence saying a study it names was captured ("2 failed attempts awake ... 08:14
         # CBCT both jaws captured" under sedation): the scan was taken after all
         present = [
@@ -399,15 +405,15 @@ class ServiceDetector:
             if s.label_ == "flag:capture" and s.start >= stop_end:
                 c_lo, c_hi = sentence_tokens(doc, s.start)
                 if any(c_lo <= t < c_hi for t in present):
-                    return False
+                    return frozenset()
         for m in self._reacquired.finditer(text):
             tokens = token_range(doc, m.start(), m.end())
             if tokens is None:
                 continue
             lo, hi = sentence_tokens(doc, tokens[0])
             if not self._orders.search(tokens_text(doc, lo, hi)):
-                return False  # retaken in this visit ("rescanned, diagnostic"), not planned ("rescan next week")
-        return True
+                return frozenset()  # retaken in this visit ("rescanned, diagnostic"), not planned ("rescan next week")
+        return stopped
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
         rules_to_disk(path, self.rules)
