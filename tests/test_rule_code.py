@@ -500,6 +500,10 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
         # ... also when the size of the volume follows the abbreviation
         ("Made a DVT small volume of 26 to 27 today, evaluated by myself.", "cbct"),
         ("DVT 8x5 of the upper left taken here this morning.", "cbct"),
+        # Spanish and French names of the studies
+        ("TC de haz cónico de todo el maxilar superior, lo informo yo mismo.", "cbct"),
+        ("Se realiza RM de ambas ATM en nuestra unidad, boca cerrada y abierta.", "mri"),
+        ("Serie tomográfica convencional en la zona 35-37, cuatro cortes de 2 mm.", "tomography"),
         # a cone beam named only by the size of its volume
         ("Took a small-volume scan of the lower right before deciding on retreatment.", "cbct"),
     ],
@@ -598,6 +602,11 @@ def test_a_study_label_answered_not_done_is_not_performed(checker, note, perform
 )
 def test_studies_taken_here_in_other_words(checker, note, study):
     assert study in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_treatment_coordinator_is_not_a_ct(checker):
+    note = "TC note 03/19: went over the fee for the implant; pano reviewed with the patient."
+    assert "ct" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
