@@ -604,6 +604,11 @@ def test_studies_taken_here_in_other_words(checker, note, study):
     assert study in checker.nlp(note)._.cdt_facts.performed
 
 
+def test_a_study_not_done_is_said_after_the_site_it_names(checker):
+    note = "Ultrasound of her left parotid was not done: she cancelled twice. Will call her this week."
+    assert "ultrasound" not in checker.nlp(note)._.cdt_facts.performed
+
+
 def test_a_treatment_coordinator_is_not_a_ct(checker):
     note = "TC note 03/19: went over the fee for the implant; pano reviewed with the patient."
     assert "ct" not in checker.nlp(note)._.cdt_facts.performed

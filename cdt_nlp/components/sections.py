@@ -178,7 +178,8 @@ class SectionDetector:
         self._colon = fastre.compile(
             rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
             # a header may name its author and date in brackets ("Clinical evaluation (Mr Lee, 3/2/26):")
-            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*(?:-+>|=>|\u2192|:|\s-\s|-{{2}}|=|\s+colon\b)",
+            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*"
+            r"(?:-+>|=>|\u2192|:|\s-(?:\s|$)|-{2}|=|\s+colon\b)",
             re.IGNORECASE,
         )
         # an ALL-CAPS header run into the text ("...noted FINDINGS:there is"), or a capitalised one glued

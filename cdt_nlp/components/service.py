@@ -49,6 +49,9 @@ FOV_QUALIFIERS = ("one_arch", "single_exposure", "large_field")
 _REFUSED_ARTICLE = re.compile(r"^\s*(?:(?:a|an|the|any|further|more|another|to have (?:a|an|the))\s+)?", re.IGNORECASE)
 #: how many tokens of a study label's answer are searched for a negation
 LABEL_ANSWER_TOKENS = 10
+#: how far after a mention a post-negation is looked for: far enough for the site the study names
+#: ("Ultrasound of her L parotid was not done")
+POST_NEGATION_TOKENS = 8
 #: a clause break followed by a subject: the words before it belong to another clause
 _NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
 
@@ -245,7 +248,7 @@ class ServiceDetector:
         if clause_starts:
             window = window[clause_starts[-1] :]
         before = tokens_text(doc, max(sent_start, first - 4), first)
-        after = tokens_text(doc, last, min(sent_end, last + 5))
+        after = tokens_text(doc, last, min(sent_end, last + POST_NEGATION_TOKENS))
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if last < sent_end and doc[last].text == ":":
