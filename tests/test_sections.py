@@ -381,3 +381,8 @@ def test_a_header_followed_by_an_arrow(nlp, arrow):
 def test_a_template_default_left_unedited_is_an_empty_body(nlp):
     sections = nlp("CBCT read.\nPLAN: [Default text - edit before signing]")._.cdt_sections
     assert [(s.name, s.body_status) for s in sections] == [("plan", "empty")]
+
+
+def test_a_header_after_a_scribes_time_stamp(nlp):
+    sections = nlp("11:02 pt seated.\n11:19 Follow-up: recall in 6 weeks")._.cdt_sections
+    assert [(s.name, s.header) for s in sections][-1:] == [("plan", "Follow-up")]

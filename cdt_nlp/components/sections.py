@@ -174,9 +174,10 @@ class SectionDetector:
         self._header_to_section = header_to_section
         words = sorted((h for h in header_to_section if len(h) > 1), key=len, reverse=True)
         alt = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in words)
-        # a header word followed by a colon (or dash, or an arrow: "F/U ->") anywhere at a line/sentence start
+        # a header word followed by a colon (or dash, or an arrow: "F/U ->") anywhere at a line/sentence
+        # start, or after a scribe's time stamp ("11:19 Follow-up:")
         self._colon = fastre.compile(
-            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s))"
+            rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s)|(?<=\d:\d\d\s))"
             # a header may name its author and date in brackets ("Clinical evaluation (Mr Lee, 3/2/26):")
             rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*"
             r"(?:-+>|=>|\u2192|:|\s-(?:\s|$)|-{2}|=|\s+colon\b)",
