@@ -386,3 +386,10 @@ def test_a_template_default_left_unedited_is_an_empty_body(nlp):
 def test_a_header_after_a_scribes_time_stamp(nlp):
     sections = nlp("11:02 pt seated.\n11:19 Follow-up: recall in 6 weeks")._.cdt_sections
     assert [(s.name, s.header) for s in sections][-1:] == [("plan", "Follow-up")]
+
+
+def test_a_capitalised_header_with_a_spaced_colon_mid_line(nlp):
+    text = "CBCT ATM bouche fermée et ouverte, voxel 0,2 mm Résultats : condyle droit aplati. Conclusion : arthrose"
+    assert [s.name for s in nlp(text)._.cdt_sections] == ["findings", "impression"]
+    # a lower-case word before a spaced colon mid-line is not a header
+    assert "findings" not in [s.name for s in nlp("CBCT done today and the results : pending")._.cdt_sections]

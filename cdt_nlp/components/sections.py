@@ -332,7 +332,14 @@ class SectionDetector:
                 header = m.group("h")
                 if answers and regex is self._soap and header == "A":
                     continue  # an answer in a question-and-answer record, not an Assessment
-                if caps_only and not (header.isupper() and len(header) > 2) and not _glued_to_word(text, m.start("h")):
+                if (
+                    caps_only
+                    and not (header.isupper() and len(header) > 2)
+                    and not _glued_to_word(text, m.start("h"))
+                    # a capitalised header set off by a spaced colon, French style, mid-line: "... 0,2 mm
+                    # Résultats : condyle droit aplati"
+                    and not (header[0].isupper() and text[m.end("h") : m.end("h") + 2] == " :")
+                ):
                     continue
                 if regex is self._line and not header[0].isupper():
                     continue
