@@ -298,6 +298,15 @@ def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict
             e and st == "present" for e, st in explicit
         ):
             out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
+        # the read went to someone else and nothing says this provider read it (no own read, no
+        # findings-and-impression report, no post-processing done here): loose conclusion-like
+        # wording in the text ("most likely a reactive node") is not this provider's interpretation
+        if (
+            item == "interpretation"
+            and facts.read_elsewhere
+            and not (facts.own_read or facts.report_sections or facts.postprocessing)
+        ):
+            out = [(s, m, "deferred" if st == "present" and m.get("kind") == "content" else st) for s, m, st in out]
     elif item == "follow_up":
         # an empty or deferred plan field ("F/U:" with nothing after it) outweighs loose wording
         # elsewhere ("Imaging appt - ..."), unless a plan header or word is affirmed somewhere; "plan"
