@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -19,6 +20,9 @@ from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
 from .textio import MAX_CHARS, original_span, prepare_note
+
+#: a measurement with its unit, as a technologist records what was on screen
+MEASUREMENT = re.compile(r"\d+(?:[.,]\d+)?\s?(?:mm|cm|ml|hu)\b", re.IGNORECASE)
 
 #: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
@@ -276,6 +280,14 @@ class Checker:
         )
 
 
+def _measured_finding(item: str, span: Span, meta: dict) -> bool:
+    """Whether a findings span's sentence holds a measurement ("3.9 x 2.2 cm", "4 mm")."""
+    if item != "findings":
+        return False
+    start, end = meta.get("sentence", (span.start_char, span.end_char))
+    return MEASUREMENT.search(doc_text(span.doc), start, end) is not None
+
+
 def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict, str]]:
     """Each evidence span with its final status after the note-level rules."""
     out = []
@@ -300,13 +312,20 @@ def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict
             out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
         # the read went to someone else and nothing says this provider read it (no own read, no
         # findings-and-impression report, no post-processing done here): loose conclusion-like
-        # wording in the text ("most likely a reactive node") is not this provider's interpretation
-        if (
-            item == "interpretation"
-            and facts.read_elsewhere
-            and not (facts.own_read or facts.report_sections or facts.postprocessing)
-        ):
-            out = [(s, m, "deferred" if st == "present" and m.get("kind") == "content" else st) for s, m, st in out]
+        # wording in the text ("most likely a reactive node") is not this provider's interpretation,
+        # and a technique line or exam text is no finding of the study; a measured finding ("duct
+        # 3 mm", a technologist's record of what was on screen) stays
+        if facts.read_elsewhere and not (facts.own_read or facts.report_sections or facts.postprocessing):
+            out = [
+                (
+                    s,
+                    m,
+                    "deferred"
+                    if st == "present" and m.get("kind") == "content" and not _measured_finding(item, s, m)
+                    else st,
+                )
+                for s, m, st in out
+            ]
     elif item == "follow_up":
         # an empty or deferred plan field ("F/U:" with nothing after it) outweighs loose wording
         # elsewhere ("Imaging appt - ..."), unless a plan header or word is affirmed somewhere; "plan"
