@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
@@ -20,9 +19,6 @@ from .components.items import SPAN_KEY as ITEM_KEY
 from .pipeline import load
 from .rules import load_rules
 from .textio import MAX_CHARS, original_span, prepare_note
-
-#: a measurement with its unit, as a technologist records what was on screen
-MEASUREMENT = re.compile(r"\d+(?:[.,]\d+)?\s?(?:mm|cm|ml|hu)\b", re.IGNORECASE)
 
 #: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
@@ -198,6 +194,11 @@ class Checker:
             yield self.score_doc(doc, info).quoting(original, index)
 
     # -- scoring ---------------------------------------------------------------
+    @property
+    def _measurement(self) -> Any:
+        """The pipeline's own measurement terms ("3.9 x 2.2 cm", "4 mm"), the findings cue's."""
+        return self.nlp.get_pipe("cdt_items").term_set("measurement")
+
     def item_results(self, doc: Doc, info: CodeInfo) -> dict[str, ItemResult]:
         """Presence, evidence and reason for each of the six items (``required`` from ``info``)."""
         facts = doc._.cdt_facts
@@ -206,7 +207,7 @@ class Checker:
             by_item[span.label_].append(span)
         results = {}
         for item in ITEMS:
-            statuses = _statuses(item, by_item[item], facts)
+            statuses = _statuses(item, by_item[item], facts, self._measurement)
             present_spans = [(s, m) for s, m, st in statuses if st == "present"]
             if present_spans:
                 reason, chosen = None, present_spans
@@ -280,16 +281,16 @@ class Checker:
         )
 
 
-def _measured_finding(item: str, span: Span, meta: dict) -> bool:
-    """Whether a findings span's sentence holds a measurement ("3.9 x 2.2 cm", "4 mm")."""
-    if item != "findings":
-        return False
-    start, end = meta.get("sentence", (span.start_char, span.end_char))
-    return MEASUREMENT.search(doc_text(span.doc), start, end) is not None
+def _statuses(item: str, spans: list[Span], facts: Any, measurement: Any) -> list[tuple[Span, dict, str]]:
+    """Each evidence span with its final status after the note-level rules (``measurement``: the
+    pattern of a measured finding)."""
 
+    def measured_finding(span: Span, meta: dict) -> bool:
+        if item != "findings":
+            return False
+        start, end = meta.get("sentence", (span.start_char, span.end_char))
+        return measurement.search(doc_text(span.doc)[start:end]) is not None
 
-def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict, str]]:
-    """Each evidence span with its final status after the note-level rules."""
     out = []
     for span in spans:
         meta = meta_of(span)
@@ -320,9 +321,7 @@ def _statuses(item: str, spans: list[Span], facts: Any) -> list[tuple[Span, dict
                 (
                     s,
                     m,
-                    "deferred"
-                    if st == "present" and m.get("kind") == "content" and not _measured_finding(item, s, m)
-                    else st,
+                    "deferred" if st == "present" and m.get("kind") == "content" and not measured_finding(s, m) else st,
                 )
                 for s, m, st in out
             ]

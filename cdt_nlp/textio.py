@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import NamedTuple
 
 from . import fastre
 from .errors import CdtError
@@ -56,12 +57,14 @@ def clean_note(note: object, max_chars: int = MAX_CHARS) -> str:
 #: line ends, HTML character references ("doesn&#39;t", "taken &amp; read") and tags ("<br/>",
 #: "<td>"), the escape sequences of HL7 v2 interfaces ("FINDINGS:\.br\No stone", "\X0D\", "\F\"
 #: for "|"), RTF control words and line breaks written out as "\n"
+#: HTML tags that end a line ("<br/>", "</p>", "<tr>") and tags that only format a run of text
+_BLOCK_TAGS = r"br|p|div|tr|li|ul|ol|table|tbody|thead|h[1-6]"
+_INLINE_TAGS = r"b|i|u|em|strong|span|font|td|th|small|sup|sub"
 _EXPORT_DEBRIS = re.compile(
     r"\r\n?|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);"
     r"|\\(?:\.(?:br|sp|in|ti|ce|fi|nf|sk)(?: ?[+-]?\d{1,3})?|X(?:0[dDaA]){1,2}|[FSTREHN])\\"
     # HTML markup: block tags read as a line break, inline ones as a space
-    r"|(?i:</?(?:br|p|div|tr|li|ul|ol|table|tbody|thead|h[1-6]|b|i|u|em|strong|span|font|td|th|small|sup|sub)"
-    r"(?:[ \t/][^<>\n]{0,80})?>)"
+    rf"|(?i:</?(?:{_BLOCK_TAGS}|{_INLINE_TAGS})(?:[ \t/][^<>\n]{{0,80}})?>)"
     # RTF control words ("{\\rtf1\\ansi \\pard Pt: ...\\par"): a paragraph or line mark reads as a
     # line break, any other as a space; the space that ends a control word goes with it
     r"|\\(?:rtf1|ansi|ansicpg|deff|fonttbl|colortbl|viewkind|uc|par|pard|line|plain|tab|f|fs|cf|cb|highlight"
@@ -69,7 +72,7 @@ _EXPORT_DEBRIS = re.compile(
     # a line break written out as the two characters "\\n" by an export ("Findings:\\nNo stone")
     r"|\\n(?![a-z])"
 )
-_BLOCK_TAG = re.compile(r"</?(?:br|p|div|tr|li|ul|ol|table|tbody|thead|h[1-6])\b", re.IGNORECASE)
+_BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK_TAGS})\b", re.IGNORECASE)
 _RTF_BREAK = re.compile(r"\\(?:par|line|n)(?![A-Za-z])")
 #: what an HL7 escape sequence stands for; line breaks read as a line break, and the other
 #: formatting commands (highlighting, indents) as a space
@@ -305,9 +308,17 @@ def _delimited_fields(line: str, delimiter: str) -> list[tuple[int, int]] | None
             return fields
 
 
-def _pasted_tables(text: str) -> list[tuple[int, list[tuple[int, int]], list[tuple[int, list[tuple[int, int]]]], int]]:
-    """Tables pasted as delimited rows: (header start, header fields, [(row start, row fields)],
-    end of the last row), offsets in ``text``. A header is a line of at least
+class _PastedTable(NamedTuple):
+    """A table pasted as delimited rows; every offset is into the note's text."""
+
+    start: int  #: where the header row starts
+    header: list[tuple[int, int]]  #: (start, end) of each header label
+    rows: list[tuple[int, list[tuple[int, int]]]]  #: (row start, (start, end) of each field)
+    end: int  #: the end of the last row
+
+
+def _pasted_tables(text: str) -> list[_PastedTable]:
+    """Tables pasted as delimited rows. A header is a line of at least
     ``_TABLE_MIN_FIELDS`` short labels, written without a space after the delimiter as exports
     write them; its rows are the lines right under it with as many fields."""
     lines, pos = [], 0
@@ -338,7 +349,7 @@ def _pasted_tables(text: str) -> list[tuple[int, list[tuple[int, int]], list[tup
                 i += 1
             if rows:
                 end = rows[-1][0] + len(lines[i - 1][1])
-                tables.append((start, [(start + a, start + b) for a, b in header], rows, end))
+                tables.append(_PastedTable(start, [(start + a, start + b) for a, b in header], rows, end))
             break
     return tables
 

@@ -193,6 +193,10 @@ class ItemDetector:
         self._sets, self._filters, self._combined, self._items = compiled_sets, filters, combined, compiled_items
 
     # -- helpers ---------------------------------------------------------------
+    def term_set(self, name: str) -> Any:
+        """The compiled term set ``name`` of ``lexicon.json`` (``KeyError`` when it has none)."""
+        return self._sets[name]
+
     @staticmethod
     def section_at(sections: list[Section], char: int, starts: list[int] | None = None) -> Section | None:
         """The section holding ``char`` (sections are sorted and disjoint); ``starts``: their
