@@ -114,11 +114,15 @@ def train_suggester(
     notes: Sequence[LabelledNote], checker: Checker, seed: int = 0, folds: int = 5, repeats: int = CV_REPEATS
 ) -> TrainingResult:
     """Fit the suggester; choose the mismatch threshold and target floor on cross-validated
-    probabilities (``repeats`` shuffles of ``folds`` folds, F1 averaged over the shuffles)."""
+    probabilities (``repeats`` shuffles of ``folds`` folds, F1 averaged over the shuffles). The
+    notes are sorted by id first, so the model does not depend on the order they come in."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if not notes:
         raise CdtError("E032", path="(given notes)")
+    # one canonical row order: the classifier's inner calibration folds are not shuffled, so the
+    # fitted model would otherwise depend on the order of the files and of the lines in them
+    notes = sorted(notes, key=lambda n: (n.id, n.text))
     texts, features = extract_features(notes, checker)
     frame = feature_frame(texts, features)
     golds = [label_of(n) for n in notes]
