@@ -60,8 +60,10 @@ bench: $(VENV)/.installed
 corpus: $(VENV)/.installed
 	$(BIN)/python corpus/generate.py --seed 13 --out corpus/train.jsonl
 
-## train: retrain the shipped code suggester from the training corpora
+## train: retrain the shipped models: the sentence-item classifier, then the code suggester (whose
+## features include the items, so it is trained second)
 train: $(VENV)/.installed
+	$(BIN)/cdt-nlp train-items --out models/sentence_items
 	$(BIN)/cdt-nlp train --out models/suggester
 
 lint: $(VENV)/.installed-dev

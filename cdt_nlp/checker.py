@@ -9,6 +9,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -22,10 +23,14 @@ from .textio import MAX_CHARS, original_span, prepare_note
 
 #: where the shipped suggester lives (a checkout's models/ folder); CDT_NLP_MODEL overrides it
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "suggester"
+DEFAULT_ITEM_MODEL_DIR = DEFAULT_MODEL_DIR.parent / "sentence_items"
 MAX_SUGGESTIONS = 3
 
 #: items whose evidence must come from imaging actually done (or read) in this note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
+#: sentence filters (items.json) that keep a sentence from being a learned reason: a request by the
+#: patient or family is no clinical reason, whatever the classifier says
+LEARNED_VETOES = ("patient_request",)
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
     "deferred",
@@ -168,6 +173,7 @@ class Checker:
         catalog: Catalog | None = None,
         max_chars: int = MAX_CHARS,
         suggester: Any = "default",
+        sentence_items: Any = "default",
     ) -> None:
         self.nlp = nlp if nlp is not None else load()
         self.catalog = catalog if catalog is not None else Catalog.default()
@@ -175,6 +181,9 @@ class Checker:
         if isinstance(suggester, str) and suggester == "default":
             suggester = default_suggester()
         self.suggester = suggester
+        if isinstance(sentence_items, str) and sentence_items == "default":
+            sentence_items = default_sentence_items()
+        self.sentence_items = sentence_items
         if self.nlp.max_length < max_chars:
             self.nlp.max_length = max_chars + 1
 
@@ -199,8 +208,9 @@ class Checker:
         """The pipeline's own measurement terms ("3.9 x 2.2 cm", "4 mm"), the findings cue's."""
         return self.nlp.get_pipe("cdt_items").term_set("measurement")
 
-    def item_results(self, doc: Doc, info: CodeInfo) -> dict[str, ItemResult]:
-        """Presence, evidence and reason for each of the six items (``required`` from ``info``)."""
+    def item_results(self, doc: Doc, info: CodeInfo, learned: bool = True) -> dict[str, ItemResult]:
+        """Presence, evidence and reason for each of the six items (``required`` from ``info``);
+        ``learned=False``: the rules' answer alone, without the sentence classifier."""
         facts = doc._.cdt_facts
         by_item: dict[str, list[Span]] = {item: [] for item in ITEMS}
         for span in doc.spans.get(ITEM_KEY, []):
@@ -220,7 +230,53 @@ class Checker:
                 flagged = [s for s in doc.spans.get("cdt_facts", []) if s.label_ == "flag:read_elsewhere"]
                 evidence = [_clip(doc_text(doc), s.start_char, s.end_char) for s in flagged][:MAX_EVIDENCE]
             results[item] = ItemResult(bool(present_spans), item in info.checklist, evidence, reason)
+        if learned and self.sentence_items is not None:
+            self._learned_items(doc, facts, results)
         return results
+
+    def _learned_items(self, doc: Doc, facts: Any, results: dict[str, ItemResult]) -> None:
+        """Items the rules found no trace of, found by the sentence classifier when one sentence
+        reaches the item's threshold (see :mod:`cdt_nlp.sentence_items`). Imaging items need a
+        study done here; a reason needs a study named."""
+        scorer = self.sentence_items
+        wanted = [
+            item
+            for item in scorer.items
+            if results[item].reason == "not_found"
+            and (item not in IMAGING_ITEMS or facts.imaging_performed)
+            and (item != "rationale" or facts.service_mentioned)
+        ]
+        if not wanted:
+            return
+        text = doc_text(doc)
+        sentences = [(s.start_char, s.end_char) for s in doc.sents if text[s.start_char : s.end_char].strip()]
+        if not sentences:
+            return
+        proba = scorer.predict_proba([text[a:b] for a, b in sentences])
+        detector = self.nlp.get_pipe("cdt_items")
+        vetoes = [detector.sentence_filter(name) for name in LEARNED_VETOES]
+        for item in wanted:
+            column = proba[:, scorer.items.index(item)]
+            # a sentence already quoted for another item says something else ("Virtual implant apex
+            # 1.1 mm from the canal" is the finding, not also the conclusion)
+            taken = [
+                (e.start, e.end)
+                for other, r in results.items()
+                if other not in (item, "anatomical_region") and r.present
+                for e in r.evidence
+            ]
+            for best in np.argsort(-column, kind="stable"):
+                if column[best] < scorer.thresholds[item]:
+                    break
+                start, end = sentences[best]
+                sentence = text[start:end]
+                if any(s < end and start < e for s, e in taken) or detector.is_placeholder(item, sentence):
+                    continue
+                if item == "rationale" and any(v.search(sentence) for v in vetoes):
+                    continue
+                evidence = [_clip(text, start, end)]
+                results[item] = replace(results[item], present=True, evidence=evidence, reason=None)
+                break
 
     def score_doc(self, doc: Doc, info: CodeInfo) -> CheckResult:
         items = self.item_results(doc, info)
@@ -361,3 +417,13 @@ def default_suggester():
     if not (directory / MANIFEST_FILE).is_file():
         return None
     return load_suggester(directory)
+
+
+def default_sentence_items():
+    """The shipped sentence-item classifier (checksum-verified), or ``None`` when none is installed."""
+    from .sentence_items import MANIFEST_FILE, load_sentence_items
+
+    directory = Path(os.environ.get("CDT_NLP_ITEM_MODEL", DEFAULT_ITEM_MODEL_DIR))
+    if not (directory / MANIFEST_FILE).is_file():
+        return None
+    return load_sentence_items(directory)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -235,6 +236,48 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
         f"target floor {cv.get('target_floor', 0.0):.2f}"
     )
     click.echo(f"Wrote {out}/{manifest['model_file']} and {out}/manifest.json")
+
+
+def _natural(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+@main.command("train-items")
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Labelled JSONL file(s) to train on (repeatable). Default: the hand-written tune sets, corpus/tune*.jsonl.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="models/sentence_items",
+    show_default=True,
+    help="Folder for the arrays and their manifest.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train_items(corpora: tuple[str, ...], out: str, seed: int) -> None:
+    """Train the sentence classifier that finds items written without the rules' words.
+
+    Example: cdt-nlp train-items --out models/sentence_items
+    """
+    from .sentence_items import train_from_files as train_items_from_files
+
+    paths = [Path(p) for p in corpora] or sorted(Path("corpus").glob("tune*.jsonl"), key=_natural)
+    if not paths:
+        fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
+        return
+    try:
+        manifest = train_items_from_files(paths, Path(out), seed=seed)
+    except CdtError as exc:
+        fail(exc.message)
+        return
+    click.echo(f"Trained on {manifest['notes']} notes from {len(manifest['corpus_files'])} files")
+    thresholds = ", ".join(f"{item} {t:.2f}" for item, t in manifest["thresholds"].items())
+    click.echo(f"Items and thresholds: {thresholds}")
+    click.echo(f"Wrote {out}/{manifest['arrays_file']} and {out}/manifest.json")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ MESSAGES: dict[str, str] = {
     "Loading a model file runs code, so a changed file is never loaded; retrain or restore the shipped file.",
     "E033": "The model in {path} was trained on a different feature set than this version of cdt-nlp "
     "computes (the catalog or the features changed). Retrain it with `cdt-nlp train`.",
+    "E034": "Cannot read the sentence-item model at {path}: {reason}. Run `cdt-nlp train-items`.",
     "E032": "Training corpus {path} has no usable notes.",
     "E020": "Evaluation file {path}, line {line}: {reason}",
 }

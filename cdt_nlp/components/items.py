@@ -414,6 +414,15 @@ class ItemDetector:
         doc.spans[SPAN_KEY] = sorted(spans, key=lambda s: (s.start, s.end))
         return doc
 
+    def is_placeholder(self, item: str, text: str) -> bool:
+        """Whether ``text`` (a sentence) is wholly one of ``item``'s placeholders ("per protocol")."""
+        placeholder = self._items[item]["placeholder"]
+        return placeholder is not None and placeholder.fullmatch(text.strip()) is not None
+
+    def sentence_filter(self, name: str) -> Any:
+        """The compiled sentence filter ``name`` of ``items.json`` (``KeyError`` when it has none)."""
+        return self._filters[name]
+
     @staticmethod
     def _only_placeholders(placeholder: Any, body: str, first: str) -> bool:
         """Whether a body says nothing but non-answers: its first sentence, or every sentence and

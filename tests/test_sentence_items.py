@@ -1,0 +1,150 @@
+"""The sentence-item classifier: items written in the writer's own words, found only where the
+rules found nothing; its numpy scorer equals the scikit-learn pipeline; a changed file is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cdt_nlp import CdtError, Checker
+from cdt_nlp.evaluate import read_labelled
+from cdt_nlp.sentence_items import (
+    ARRAYS_FILE,
+    LEARNED_ITEMS,
+    MANIFEST_FILE,
+    load_sentence_items,
+    save_sentence_items,
+    train_sentence_items,
+)
+
+from .conftest import ROOT
+
+SHIPPED = ROOT / "models" / "sentence_items"
+# a limited CBCT of one site, captured and reviewed, with its findings: the rules find no complaint,
+# no reason and no plan in it
+BASE = (
+    "CBCT limited 5 x 5 cm of the #14 site captured and reviewed by Dr Osei. "
+    "Ridge 6 mm wide, 8 mm to the sinus floor, no septum. "
+)
+OWN_WORDS_CC = "The gap where the upper left tooth came out bothers her when she smiles."
+OWN_WORDS_REASON = "The panoramic stretched that area too much to trust the height, so we looked in 3D."
+
+
+@pytest.fixture(scope="module")
+def rules_only(nlp):
+    return Checker(nlp=nlp, suggester=None, sentence_items=None)
+
+
+@pytest.fixture(scope="module")
+def learned(nlp):
+    return Checker(nlp=nlp, suggester=None, sentence_items=load_sentence_items(SHIPPED))
+
+
+@pytest.fixture(scope="module")
+def tiny(rules_only, tmp_path_factory):
+    """A classifier trained on two tune sets, saved, and the fitted scikit-learn parts it came from."""
+    notes = read_labelled(ROOT / "corpus" / "tune2a.jsonl") + read_labelled(ROOT / "corpus" / "tune2b.jsonl")
+    vectorizer, classifiers = train_sentence_items(notes, rules_only, seed=0)
+    out = tmp_path_factory.mktemp("items")
+    save_sentence_items(vectorizer, classifiers, out, {"notes": len(notes)})
+    return out, vectorizer, classifiers
+
+
+def test_the_numpy_scorer_gives_the_scikit_learn_pipelines_probabilities(tiny):
+    out, vectorizer, classifiers = tiny
+    scorer = load_sentence_items(out)
+    sentences = [
+        OWN_WORDS_CC,
+        OWN_WORDS_REASON,
+        "Pt c/o pain LR, swelling x3d.",
+        "F/u 2 wks w/ Dr. Lee for ext.",
+        "a",  # one short word: char n-grams of the whole padded word
+        "",  # nothing at all: the intercept alone
+        "Ünïcode — dash “quotes” 5×5 cm",
+    ]
+    expected = np.column_stack(
+        [classifiers[item].predict_proba(vectorizer.transform(sentences))[:, 1] for item in scorer.items]
+    )
+    assert scorer.items == list(LEARNED_ITEMS)
+    assert np.allclose(scorer.predict_proba(sentences), expected, atol=1e-5)
+
+
+def test_the_thresholds_travel_in_the_manifest(tiny):
+    manifest = json.loads((tiny[0] / MANIFEST_FILE).read_text())
+    assert manifest["thresholds"] == LEARNED_ITEMS
+    assert load_sentence_items(tiny[0]).thresholds == LEARNED_ITEMS
+
+
+def test_a_changed_array_file_is_refused(tiny, tmp_path):
+    copy = tmp_path / "items"
+    shutil.copytree(tiny[0], copy)
+    with open(copy / ARRAYS_FILE, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(CdtError) as err:
+        load_sentence_items(copy)
+    assert err.value.error_id == "E031"
+
+
+@pytest.mark.parametrize("remove", [MANIFEST_FILE, ARRAYS_FILE])
+def test_a_missing_file_is_a_clear_error(tiny, tmp_path, remove):
+    copy = tmp_path / "items"
+    shutil.copytree(tiny[0], copy)
+    (copy / remove).unlink()
+    with pytest.raises(CdtError) as err:
+        load_sentence_items(copy)
+    assert err.value.error_id == "E034"
+    assert "train-items" in err.value.message
+
+
+def test_the_shipped_manifest_matches_its_arrays():
+    scorer = load_sentence_items(SHIPPED)  # raises E031 when the checksum differs
+    assert set(scorer.items) == set(LEARNED_ITEMS)
+
+
+@pytest.mark.parametrize(
+    "sentence, item",
+    [(OWN_WORDS_CC, "chief_complaint"), (OWN_WORDS_REASON, "rationale")],
+)
+def test_an_item_in_the_writers_own_words_is_found(rules_only, learned, sentence, item):
+    note = BASE + sentence
+    assert not rules_only.check(note, code="D0364").items[item].present
+    result = learned.check(note, code="D0364").items[item]
+    assert result.present
+    assert [e.text for e in result.evidence] == [sentence]
+
+
+@pytest.mark.parametrize(
+    "tail, item",
+    [
+        ("No follow-up planned.", "follow_up"),
+        ("Plan:", "follow_up"),
+        ("Reason for scan: per protocol.", "rationale"),
+        ("Mom wants the scan done before the trip.", "rationale"),
+    ],
+)
+def test_an_absent_item_stays_absent(learned, tail, item):
+    assert not learned.check(BASE + tail, code="D0364").items[item].present
+
+
+def test_no_interpretation_is_learned_without_a_study_done_here(rules_only, learned):
+    note = (
+        "Pt seen for consult. The upper left area looks like it will need more workup before we decide. Will schedule."
+    )
+    assert not rules_only.check(note, code="D0364").items["interpretation"].present
+    assert not learned.check(note, code="D0364").items["interpretation"].present
+
+
+def test_the_checker_runs_without_an_item_model(rules_only):
+    result = rules_only.check(BASE + OWN_WORDS_CC, code="D0364")
+    assert result.items["findings"].present
+    assert not result.items["chief_complaint"].present
+
+
+def test_a_model_with_no_classes_for_an_item_is_a_clear_error(rules_only):
+    notes = [n for n in read_labelled(ROOT / "corpus" / "tune2a.jsonl") if n.items["follow_up"]]
+    with pytest.raises(CdtError) as err:
+        train_sentence_items(notes, rules_only)
+    assert err.value.error_id == "E032"
