@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,8 @@ MANIFEST_FILE = "manifest.json"
 WORD_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default token pattern
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (3, 5)
+#: words whose character n-gram columns are kept between sentences (bounds memory on long audits)
+CHAR_CACHE_WORDS = 50_000
 
 
 def build_vectorizer() -> Any:
@@ -187,42 +188,72 @@ class SentenceItemScorer:
         self._word_coef, self._char_coef = coef[:n_words], coef[n_words:]
         self._intercept = data["intercept"]
         self._token_re = re.compile(WORD_PATTERN)
+        self._char_cache: dict[str, np.ndarray] = {}
 
     @staticmethod
-    def _row(grams: list[str], index: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(map(index.get, grams))
-        counts.pop(None, None)
-        columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * idf[columns]
-        norm = np.sqrt(np.dot(values, values))
-        return columns, (values / norm if norm > 0 else values)
+    def _block(rows: np.ndarray, columns: np.ndarray, n_rows: int, idf: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """One TF-IDF block's share of the scores of ``n_rows`` sentences, from the (row, column)
+        of every known n-gram: sublinear term counts times idf, l2-normalised per row, dotted with
+        the block's coefficients."""
+        if not len(columns):
+            return np.zeros((n_rows, coef.shape[1]))
+        width = len(idf)
+        keys, counts = np.unique(rows * width + columns, return_counts=True)
+        rows, columns = keys // width, keys % width
+        values = (1.0 + np.log(counts)) * idf[columns]
+        norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n_rows))
+        values = values / norms[rows]
+        weighted = coef[columns] * values[:, None]
+        return np.stack([np.bincount(rows, weights=weighted[:, k], minlength=n_rows) for k in range(coef.shape[1])], 1)
+
+    def _char_columns(self, word: str) -> np.ndarray:
+        """The known character n-gram columns of one word, cached (notes repeat their words)."""
+        columns = self._char_cache.get(word)
+        if columns is None:
+            known = (self._chars.get(gram) for gram in _word_char_grams(word))
+            columns = np.fromiter((c for c in known if c is not None), dtype=np.intp)
+            if len(self._char_cache) < CHAR_CACHE_WORDS:
+                self._char_cache[word] = columns
+        return columns
 
     def predict_proba(self, sentences: Sequence[str]) -> np.ndarray:
         """(sentences x items) probabilities, as the fitted pipeline gives them."""
-        scores = np.tile(self._intercept, (len(sentences), 1))
+        word_rows: list[int] = []
+        word_columns: list[int] = []
+        char_pieces: list[np.ndarray] = []
+        char_counts: list[int] = []
         for r, sentence in enumerate(sentences):
             lowered = sentence.lower()
             tokens = self._token_re.findall(lowered)
-            words = tokens + [" ".join(pair) for pair in zip(tokens, tokens[1:], strict=False)]
-            columns, values = self._row(words, self._words, self._word_idf)
-            scores[r] += values @ self._word_coef[columns]
-            columns, values = self._row(_char_grams(lowered), self._chars, self._char_idf)
-            scores[r] += values @ self._char_coef[columns]
+            for gram in tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]:
+                column = self._words.get(gram)
+                if column is not None:
+                    word_rows.append(r)
+                    word_columns.append(column)
+            pieces = [self._char_columns(word) for word in lowered.split()]
+            char_pieces.extend(pieces)
+            char_counts.append(sum(len(p) for p in pieces))
+        n = len(sentences)
+        scores = np.tile(self._intercept, (n, 1))
+        rows, columns = np.array(word_rows, dtype=np.intp), np.array(word_columns, dtype=np.intp)
+        scores += self._block(rows, columns, n, self._word_idf, self._word_coef)
+        char_rows = np.repeat(np.arange(n, dtype=np.intp), char_counts)
+        char_columns = np.concatenate(char_pieces) if char_pieces else np.empty(0, dtype=np.intp)
+        scores += self._block(char_rows, char_columns, n, self._char_idf, self._char_coef)
         return 1.0 / (1.0 + np.exp(-scores))
 
 
-def _char_grams(text: str) -> list[str]:
-    """scikit-learn's ``char_wb`` analyzer: n-grams inside each space-padded word."""
+def _word_char_grams(word: str) -> list[str]:
+    """scikit-learn's ``char_wb`` analyzer for one word: n-grams of the space-padded word."""
     lo, hi = CHAR_NGRAMS
+    padded = f" {word} "
+    size = len(padded)
     grams: list[str] = []
-    for word in text.split():
-        w = f" {word} "
-        size = len(w)
-        for n in range(lo, hi + 1):
-            if size <= n:
-                grams.append(w)  # a short word counts once, whole
-                break
-            grams.extend(w[i : i + n] for i in range(size - n + 1))
+    for n in range(lo, hi + 1):
+        if size <= n:
+            grams.append(padded)  # a short word counts once, whole
+            break
+        grams.extend(padded[i : i + n] for i in range(size - n + 1))
     return grams
 
 
