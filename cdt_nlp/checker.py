@@ -66,6 +66,10 @@ class ItemResult:
     required: bool
     evidence: list[Evidence] = field(default_factory=list)
     reason: str | None = None
+    #: what found a present item: "rules" (cues and headers) or "classifier" (the sentence-item
+    #: classifier, with its probability in ``confidence``); ``None`` when absent
+    found_by: str | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +77,8 @@ class ItemResult:
             "required": self.required,
             "evidence": [e.to_dict() for e in self.evidence],
             "reason": self.reason,
+            "found_by": self.found_by,
+            "confidence": self.confidence,
         }
 
 
@@ -229,7 +235,8 @@ class Checker:
                 reason = "deferred"  # "images sent to the radiologist" with no impression line at all
                 flagged = [s for s in doc.spans.get("cdt_facts", []) if s.label_ == "flag:read_elsewhere"]
                 evidence = [_clip(doc_text(doc), s.start_char, s.end_char) for s in flagged][:MAX_EVIDENCE]
-            results[item] = ItemResult(bool(present_spans), item in info.checklist, evidence, reason)
+            found_by = "rules" if present_spans else None
+            results[item] = ItemResult(bool(present_spans), item in info.checklist, evidence, reason, found_by)
         if learned and self.sentence_items is not None:
             self._learned_items(doc, facts, results)
         return results
@@ -275,7 +282,14 @@ class Checker:
                 if item == "rationale" and any(v.search(sentence) for v in vetoes):
                     continue
                 evidence = [_clip(text, start, end)]
-                results[item] = replace(results[item], present=True, evidence=evidence, reason=None)
+                results[item] = replace(
+                    results[item],
+                    present=True,
+                    evidence=evidence,
+                    reason=None,
+                    found_by="classifier",
+                    confidence=round(float(column[best]), 3),
+                )
                 break
 
     def score_doc(self, doc: Doc, info: CodeInfo) -> CheckResult:

@@ -41,7 +41,12 @@ def render_text(result: CheckResult, info: CodeInfo) -> str:
         if r.present:
             mark = click.style("✔", fg="green")
             quote = f'  "{r.evidence[0].text}"' if r.evidence else ""
-            lines.append(f"  {mark} {item_label(item)}{required}{quote}")
+            learned = ""
+            if r.found_by == "classifier":
+                learned = click.style(
+                    f" (found by the sentence classifier, {r.confidence:.0%}; check the quote)", dim=True
+                )
+            lines.append(f"  {mark} {item_label(item)}{required}{quote}{learned}")
         else:
             mark = click.style("✘", fg="red" if r.required else "yellow")
             why = reason_phrase(r.reason)

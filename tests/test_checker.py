@@ -32,7 +32,7 @@ def test_checker_to_dict_has_exactly_the_documented_keys(checker, code):
     ]
     assert list(out["items"]) == list(ITEMS)
     for item in out["items"].values():
-        assert list(item) == ["present", "required", "evidence", "reason"]
+        assert list(item) == ["present", "required", "evidence", "reason", "found_by", "confidence"]
         for ev in item["evidence"]:
             assert list(ev) == ["text", "start", "end"]
     assert out["suggestions"] == [] and out["mismatch"] is False

@@ -111,9 +111,49 @@ def test_the_shipped_manifest_matches_its_arrays():
 def test_an_item_in_the_writers_own_words_is_found(rules_only, learned, sentence, item):
     note = BASE + sentence
     assert not rules_only.check(note, code="D0364").items[item].present
-    result = learned.check(note, code="D0364").items[item]
-    assert result.present
-    assert [e.text for e in result.evidence] == [sentence]
+    result = learned.check(note, code="D0364")
+    found = result.items[item]
+    assert found.present
+    assert [e.text for e in found.evidence] == [sentence]
+    # the reader is told which items the classifier found, and how sure it was
+    assert found.found_by == "classifier" and LEARNED_ITEMS[item] <= found.confidence <= 1
+    assert result.items["findings"].found_by == "rules" and result.items["findings"].confidence is None
+    assert result.to_dict()["items"][item]["found_by"] == "classifier"
+
+
+def test_an_absent_item_has_no_finder(learned):
+    result = learned.check(BASE, code="D0364").items["follow_up"]
+    assert not result.present and result.found_by is None and result.confidence is None
+
+
+def test_the_cli_report_says_which_items_the_classifier_found(tmp_path):
+    from click.testing import CliRunner
+
+    from cdt_nlp.cli import main
+
+    note = tmp_path / "note.txt"
+    note.write_text(BASE + OWN_WORDS_CC, encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(note), "--code", "D0364"])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if OWN_WORDS_CC in x)
+    assert "found by the sentence classifier" in line
+    assert not any("sentence classifier" in x for x in res.output.splitlines() if "Findings" in x)
+
+
+def test_the_audit_output_names_the_finder_of_each_item(tmp_path):
+    import csv
+
+    from cdt_nlp.audit.engine import AuditOptions, audit
+
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["id", "text", "code"], ["a", BASE + OWN_WORDS_CC, "D0364"]])
+    audit(str(src), str(tmp_path / "out.csv"), AuditOptions(jobs=1))
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["item.chief_complaint.found_by"] == "classifier"
+    assert row["item.findings.found_by"] == "rules"
+    assert row["item.follow_up.found_by"] == ""
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,25 @@ def test_ctrl_enter_checks_and_a_matching_code_has_no_banner(driver, server):
     assert not driver.find_element(By.ID, "mismatch-banner").is_displayed()
 
 
+def test_an_item_the_classifier_found_is_marked_for_review(driver, server):
+    """A complaint in the writer's own words, found by the sentence classifier, is shown as
+    present with a note to check its quote; items the rules found carry no such note."""
+    note = (
+        "CBCT limited 5 x 5 cm of the #14 site captured and reviewed by Dr Osei. "
+        "Ridge 6 mm wide, 8 mm to the sinus floor, no septum. "
+        "The gap where the upper left tooth came out bothers her when she smiles."
+    )
+    open_page(driver, server)
+    fill(driver, note, "D0364")
+    driver.find_element(By.ID, "check").click()
+    wait_result(driver)
+    entry = driver.find_element(By.CSS_SELECTOR, '#checklist li[data-item="chief_complaint"]')
+    assert entry.get_attribute("data-present") == "true"
+    assert "found by the sentence classifier" in entry.text
+    findings = driver.find_element(By.CSS_SELECTOR, '#checklist li[data-item="findings"]')
+    assert "classifier" not in findings.text
+
+
 def test_api_error_is_shown_on_the_page(driver, server):
     open_page(driver, server)
     fill(driver, "   ", "D0370")

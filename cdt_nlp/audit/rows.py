@@ -79,7 +79,7 @@ def flat_columns(extra: list[str]) -> list[str]:
     cols = ["row", "id", "status", "error", *extra, "code", "score", "mismatch", "suggested_code"]
     cols += ["suggested_probability", "missing", "fixes", "warnings", "claim_warnings"]
     for item in ITEMS:
-        cols += [f"item.{item}", f"item.{item}.reason", f"item.{item}.evidence"]
+        cols += [f"item.{item}", f"item.{item}.reason", f"item.{item}.evidence", f"item.{item}.found_by"]
     cols.append("suggestions")
     return cols
 
@@ -113,11 +113,13 @@ def flatten_row(r: dict[str, Any], extra: list[str], typed: bool = False) -> dic
     for item in ITEMS:
         res = items.get(item)
         if res is None:
-            flat[f"item.{item}"] = flat[f"item.{item}.reason"] = flat[f"item.{item}.evidence"] = None
+            for suffix in ("", ".reason", ".evidence", ".found_by"):
+                flat[f"item.{item}{suffix}"] = None
             continue
         flat[f"item.{item}"] = "present" if res["present"] else ("missing" if res["required"] else "absent")
         flat[f"item.{item}.reason"] = res.get("reason")
         flat[f"item.{item}.evidence"] = " | ".join(e["text"] for e in res.get("evidence") or [])
+        flat[f"item.{item}.found_by"] = res.get("found_by")
     if not typed:
         flat = {k: "" if v is None else v for k, v in flat.items()}
     return flat

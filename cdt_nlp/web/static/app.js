@@ -159,7 +159,10 @@ function render(r, note) {
       el("li", { dataset: { item, present: String(res.present) } },
         el("span", { className: "mark", "aria-hidden": "true" }, res.present ? "✓" : res.required ? "✗" : "–"),
         el("span", {}, `${LABELS[item]}: ${res.present ? "present" : res.required ? "missing" : "absent"}`),
-        why ? el("span", { className: "why" }, ` (${why})`) : ""),
+        why ? el("span", { className: "why" }, ` (${why})`) : "",
+        res.found_by === "classifier"
+          ? el("span", { className: "why learned" }, ` (found by the sentence classifier, ${Math.round(100 * res.confidence)}% sure: check the quote)`)
+          : ""),
     );
   }
   const fixes = $("fixes");
