@@ -196,22 +196,27 @@ def evaluate(path: str, as_json: bool, baseline: str | None) -> None:
         click.echo(format_code_report(base, title=f"Baseline ({baseline})"))
 
 
+def training_options(default_corpora: str, out: str, out_help: str):
+    """The options every training command takes: --corpus (repeatable), --out and --seed."""
+
+    def wrap(command):
+        command = click.option("--seed", type=int, default=0, show_default=True)(command)
+        command = click.option(
+            "--out", type=click.Path(file_okay=False), default=out, show_default=True, help=out_help
+        )(command)
+        return click.option(
+            "--corpus",
+            "corpora",
+            multiple=True,
+            type=click.Path(dir_okay=False, exists=True),
+            help=f"Labelled JSONL file(s) to train on (repeatable). Default: {default_corpora}.",
+        )(command)
+
+    return wrap
+
+
 @main.command()
-@click.option(
-    "--corpus",
-    "corpora",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Labelled JSONL file(s) to train on (repeatable). Default: the project's training corpora.",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="models/suggester",
-    show_default=True,
-    help="Folder for the model file and its manifest.",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
+@training_options("the project's training corpora", "models/suggester", "Folder for the model file and its manifest.")
 def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
     """Train the code suggester and write it with a checksummed manifest.
 
@@ -243,21 +248,11 @@ def _natural(path: Path) -> list:
 
 
 @main.command("train-items")
-@click.option(
-    "--corpus",
-    "corpora",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Labelled JSONL file(s) to train on (repeatable). Default: the hand-written tune sets, corpus/tune*.jsonl.",
+@training_options(
+    "the hand-written tune sets, corpus/tune*.jsonl",
+    "models/sentence_items",
+    "Folder for the arrays and their manifest.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="models/sentence_items",
-    show_default=True,
-    help="Folder for the arrays and their manifest.",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
 def train_items(corpora: tuple[str, ...], out: str, seed: int) -> None:
     """Train the sentence classifier that finds items written without the rules' words.
 

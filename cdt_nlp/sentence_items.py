@@ -151,24 +151,14 @@ def save_sentence_items(vectorizer: Any, classifiers: dict[str, Any], directory:
 
 def train_from_files(paths: Sequence[Path], out: Path, seed: int = 0, checker: Any = None) -> dict[str, Any]:
     """Read labelled corpora, train, save arrays + manifest to ``out``; return the manifest."""
-    from datetime import UTC, datetime
-
     from .checker import Checker
     from .evaluate import read_labelled
-    from .training import corpus_sha256, library_versions
+    from .training import provenance
 
     notes = [note for path in paths for note in read_labelled(path)]
     checker = checker or Checker(suggester=None, sentence_items=None)
     vectorizer, classifiers = train_sentence_items(notes, checker, seed=seed)
-    manifest = {
-        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "seed": seed,
-        "notes": len(notes),
-        "corpus_files": [Path(p).name for p in paths],
-        "corpus_sha256": corpus_sha256(paths),
-        "versions": library_versions(),
-    }
-    path = save_sentence_items(vectorizer, classifiers, Path(out), manifest)
+    path = save_sentence_items(vectorizer, classifiers, Path(out), provenance(paths, len(notes), seed))
     return json.loads(path.read_text(encoding="utf-8"))
 
 

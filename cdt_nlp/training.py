@@ -199,6 +199,19 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def provenance(paths: Sequence[Path], n_notes: int, seed: int) -> dict[str, Any]:
+    """What a model manifest records of its training: when, seed, notes, files and their sha256,
+    library versions."""
+    return {
+        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "seed": seed,
+        "notes": n_notes,
+        "corpus_files": [Path(p).name for p in paths],
+        "corpus_sha256": corpus_sha256(paths),
+        "versions": library_versions(),
+    }
+
+
 def train_from_files(paths: Sequence[Path], out: Path, seed: int = 0, checker: Checker | None = None) -> dict[str, Any]:
     """Read corpora, train, save model + manifest to ``out``; return the manifest."""
     import json
@@ -208,14 +221,6 @@ def train_from_files(paths: Sequence[Path], out: Path, seed: int = 0, checker: C
         notes.extend(read_labelled(path))
     checker = checker or Checker(suggester=None)
     result = train_suggester(notes, checker, seed=seed)
-    manifest = {
-        "trained_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "seed": seed,
-        "notes": len(notes),
-        "corpus_files": [Path(p).name for p in paths],
-        "corpus_sha256": corpus_sha256(paths),
-        "versions": library_versions(),
-        "cv_scores": result.cv,
-    }
+    manifest = {**provenance(paths, len(notes), seed), "cv_scores": result.cv}
     manifest_path = save_suggester(result.suggester, Path(out), manifest)
     return json.loads(manifest_path.read_text(encoding="utf-8"))

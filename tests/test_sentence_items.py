@@ -187,3 +187,18 @@ def test_a_model_with_no_classes_for_an_item_is_a_clear_error(rules_only):
     with pytest.raises(CdtError) as err:
         train_sentence_items(notes, rules_only)
     assert err.value.error_id == "E032"
+
+
+def test_train_items_command_writes_a_model_that_loads(tmp_path):
+    from click.testing import CliRunner
+
+    from cdt_nlp.cli import main
+
+    out = tmp_path / "items"
+    corpus = [str(ROOT / "corpus" / name) for name in ("tune2a.jsonl", "tune2b.jsonl")]
+    res = CliRunner().invoke(main, ["train-items", "--corpus", corpus[0], "--corpus", corpus[1], "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Trained on 120 notes from 2 files" in res.output
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert manifest["corpus_files"] == ["tune2a.jsonl", "tune2b.jsonl"] and manifest["notes"] == 120
+    assert load_sentence_items(out).items == list(LEARNED_ITEMS)
