@@ -225,13 +225,8 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
     from .training import train_from_files
 
     paths = [Path(p) for p in (corpora or [p for p in DEFAULT_TRAINING if Path(p).is_file()])]
-    if not paths:
-        fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
-        return
-    try:
-        manifest = train_from_files(paths, Path(out), seed=seed)
-    except CdtError as exc:
-        fail(exc.message)
+    manifest = _run_training(train_from_files, paths, out, seed)
+    if manifest is None:
         return
     cv = manifest["cv_scores"]
     click.echo(f"Trained on {manifest['notes']} notes from {', '.join(manifest['corpus_files'])}")
@@ -241,6 +236,19 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
         f"target floor {cv.get('target_floor', 0.0):.2f}"
     )
     click.echo(f"Wrote {out}/{manifest['model_file']} and {out}/manifest.json")
+
+
+def _run_training(train_from_files, paths: list[Path], out: str, seed: int) -> dict | None:
+    """Train with ``train_from_files(paths, out, seed=...)``; the manifest, or ``None`` after a
+    clear error (no corpus, or an unusable one)."""
+    if not paths:
+        fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
+        return None
+    try:
+        return train_from_files(paths, Path(out), seed=seed)
+    except CdtError as exc:
+        fail(exc.message)
+        return None
 
 
 def _natural(path: Path) -> list:
@@ -261,13 +269,8 @@ def train_items(corpora: tuple[str, ...], out: str, seed: int) -> None:
     from .sentence_items import train_from_files as train_items_from_files
 
     paths = [Path(p) for p in corpora] or sorted(Path("corpus").glob("tune*.jsonl"), key=_natural)
-    if not paths:
-        fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
-        return
-    try:
-        manifest = train_items_from_files(paths, Path(out), seed=seed)
-    except CdtError as exc:
-        fail(exc.message)
+    manifest = _run_training(train_items_from_files, paths, out, seed)
+    if manifest is None:
         return
     click.echo(f"Trained on {manifest['notes']} notes from {len(manifest['corpus_files'])} files")
     thresholds = ", ".join(f"{item} {t:.2f}" for item, t in manifest["thresholds"].items())
