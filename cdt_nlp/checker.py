@@ -28,9 +28,10 @@ MAX_SUGGESTIONS = 3
 
 #: items whose evidence must come from imaging actually done (or read) in this note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
-#: sentence filters (items.json) that keep a sentence from being a learned reason: a request by the
-#: patient or family is no clinical reason, whatever the classifier says
-LEARNED_VETOES = ("patient_request",)
+#: sentence filters (items.json) that keep a sentence from being an item's learned evidence,
+#: whatever the classifier says: a request by the patient or family is no clinical reason, and a
+#: sentence that opens by negating a visit or plan ("No further appointments booked.") is no plan
+LEARNED_VETOES = {"rationale": ("patient_request",), "follow_up": ("negated_plan",)}
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
     "deferred",
@@ -261,7 +262,7 @@ class Checker:
             return
         proba = scorer.predict_proba([text[a:b] for a, b in sentences])
         detector = self.nlp.get_pipe("cdt_items")
-        vetoes = [detector.sentence_filter(name) for name in LEARNED_VETOES]
+        vetoes = {item: [detector.sentence_filter(name) for name in LEARNED_VETOES.get(item, ())] for item in wanted}
         for item in wanted:
             column = proba[:, scorer.items.index(item)]
             # a sentence already quoted for another item says something else ("Virtual implant apex
@@ -279,7 +280,7 @@ class Checker:
                 sentence = text[start:end]
                 if any(s < end and start < e for s, e in taken) or detector.is_placeholder(item, sentence):
                     continue
-                if item == "rationale" and any(v.search(sentence) for v in vetoes):
+                if any(v.search(sentence) for v in vetoes[item]):
                     continue
                 evidence = [_clip(text, start, end)]
                 results[item] = replace(
