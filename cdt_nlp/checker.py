@@ -266,7 +266,8 @@ class Checker:
         for item in wanted:
             column = proba[:, scorer.items.index(item)]
             # a sentence already quoted for another item says something else ("Virtual implant apex
-            # 1.1 mm from the canal" is the finding, not also the conclusion)
+            # 1.1 mm from the canal" is the finding, not also the conclusion); rebuilt per item, since
+            # an item found just before by the classifier has taken its sentence too
             taken = [
                 (e.start, e.end)
                 for other, r in results.items()

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -18,7 +19,7 @@ from .textio import MAX_CHARS
 MAX_NOTE_BYTES = 4 * MAX_CHARS
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print a one-line error and exit 2 (bad input), never a traceback."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(2)
@@ -226,8 +227,6 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
 
     paths = [Path(p) for p in (corpora or [p for p in DEFAULT_TRAINING if Path(p).is_file()])]
     manifest = _run_training(train_from_files, paths, out, seed)
-    if manifest is None:
-        return
     cv = manifest["cv_scores"]
     click.echo(f"Trained on {manifest['notes']} notes from {', '.join(manifest['corpus_files'])}")
     click.echo(
@@ -238,17 +237,15 @@ def train(corpora: tuple[str, ...], out: str, seed: int) -> None:
     click.echo(f"Wrote {out}/{manifest['model_file']} and {out}/manifest.json")
 
 
-def _run_training(train_from_files, paths: list[Path], out: str, seed: int) -> dict | None:
-    """Train with ``train_from_files(paths, out, seed=...)``; the manifest, or ``None`` after a
-    clear error (no corpus, or an unusable one)."""
+def _run_training(train_from_files, paths: list[Path], out: str, seed: int) -> dict:
+    """Train with ``train_from_files(paths, out, seed=...)`` and return the manifest; a missing or
+    unusable corpus exits with a clear error."""
     if not paths:
         fail("No training corpus given and none found; pass --corpus FILE.jsonl.")
-        return None
     try:
         return train_from_files(paths, Path(out), seed=seed)
     except CdtError as exc:
         fail(exc.message)
-        return None
 
 
 def _natural(path: Path) -> list:
@@ -270,8 +267,6 @@ def train_items(corpora: tuple[str, ...], out: str, seed: int) -> None:
 
     paths = [Path(p) for p in corpora] or sorted(Path("corpus").glob("tune*.jsonl"), key=_natural)
     manifest = _run_training(train_items_from_files, paths, out, seed)
-    if manifest is None:
-        return
     click.echo(f"Trained on {manifest['notes']} notes from {len(manifest['corpus_files'])} files")
     thresholds = ", ".join(f"{item} {t:.2f}" for item, t in manifest["thresholds"].items())
     click.echo(f"Items and thresholds: {thresholds}")

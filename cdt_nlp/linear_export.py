@@ -18,6 +18,14 @@ from typing import Any
 import numpy as np
 
 
+def word_ngrams(tokens: list[str], lo: int, hi: int) -> list[str]:
+    """scikit-learn's word n-grams (``ngram_range=(lo, hi)``) of a token list, shortest first."""
+    grams: list[str] = []
+    for n in range(lo, hi + 1):
+        grams.extend(tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)))
+    return grams
+
+
 def export_arrays(pipeline: Any, path: Path) -> None:
     """Write the numbers of a fitted :func:`cdt_nlp.suggester.build_pipeline` to ``path`` (.npz)."""
     columns = pipeline.named_steps["columns"]
@@ -95,11 +103,7 @@ class LinearScorer:
 
     def _tfidf(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The note's l2-normalised tf-idf row as (column indices, values): most columns are 0."""
-        tokens = self.token_re.findall(text.lower())
-        lo, hi = self.ngram_range
-        grams: list[str] = []
-        for n in range(lo, hi + 1):
-            grams.extend(tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)))
+        grams = word_ngrams(self.token_re.findall(text.lower()), *self.ngram_range)
         counts = Counter(map(self.index.get, grams))
         counts.pop(None, None)  # terms outside the vocabulary
         columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CdtError
+from .linear_export import word_ngrams
 
 #: items the sentence classifier may find, and the probability each needs (chosen on tune37a to
 #: tune42b with the classifier trained on the earlier tune sets: the lowest threshold at which new
@@ -214,8 +215,7 @@ class SentenceItemScorer:
         char_counts: list[int] = []
         for r, sentence in enumerate(sentences):
             lowered = sentence.lower()
-            tokens = self._token_re.findall(lowered)
-            for gram in tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]:
+            for gram in word_ngrams(self._token_re.findall(lowered), *WORD_NGRAMS):
                 column = self._words.get(gram)
                 if column is not None:
                     word_rows.append(r)
@@ -257,7 +257,10 @@ def load_sentence_items(directory: Path) -> SentenceItemScorer:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CdtError("E034", path=path, reason=str(exc)) from exc
-    if not (directory / manifest.get("arrays_file", ARRAYS_FILE)).is_file():
-        raise CdtError("E034", path=directory / manifest.get("arrays_file", ARRAYS_FILE), reason="file not found")
-    arrays = _verified(directory / manifest.get("arrays_file", ARRAYS_FILE), manifest.get("arrays_sha256"))
-    return SentenceItemScorer(arrays, manifest.get("thresholds", {}))
+    arrays = directory / manifest.get("arrays_file", ARRAYS_FILE)
+    if not arrays.is_file():
+        raise CdtError("E034", path=arrays, reason="file not found")
+    thresholds = manifest.get("thresholds")
+    if not isinstance(thresholds, dict):
+        raise CdtError("E034", path=path, reason="the manifest has no item thresholds")
+    return SentenceItemScorer(_verified(arrays, manifest.get("arrays_sha256")), thresholds)

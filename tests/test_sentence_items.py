@@ -204,3 +204,14 @@ def test_train_items_command_writes_a_model_that_loads(tmp_path):
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert manifest["corpus_files"] == ["tune2a.jsonl", "tune2b.jsonl"] and manifest["notes"] == 120
     assert load_sentence_items(out).items == list(LEARNED_ITEMS)
+
+
+def test_train_items_without_a_corpus_is_a_clear_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cdt_nlp.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no corpus/ folder here
+    res = CliRunner().invoke(main, ["train-items", "--out", str(tmp_path / "items")])
+    assert res.exit_code == 2
+    assert "No training corpus" in res.output and "Traceback" not in res.output
