@@ -140,47 +140,148 @@ def _flag_letters(flags: int) -> str:
     )
 
 
-def _translate(tree: Any, flags: int) -> str:
+_WORD_ASCII = frozenset(c for c in range(128) if re.fullmatch(r"\w", chr(c), re.ASCII))
+_WORD_CATEGORIES = (C.CATEGORY_DIGIT, C.CATEGORY_WORD)
+
+
+def _first_chars(seq: Any, flags: int) -> tuple[frozenset[int] | None, bool]:
+    """``(chars, nullable)`` for a parsed sequence: the ASCII characters a match can begin with
+    (``None`` when that is not known for sure, e.g. for ``.`` or a class that can match a
+    non-ASCII symbol) and whether it can match the empty string. Non-ASCII letters and digits
+    are left out: the texts RE2 scans never hold any (see :func:`_prepare`)."""
+    chars: frozenset[int] = frozenset()
+    for op, av in seq:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # zero-width: the next node holds the first character
+        first, nullable = _first_node(op, av, flags)
+        if first is None:
+            return None, True
+        chars |= first
+        if not nullable:
+            return chars, False
+    return chars, True
+
+
+def _first_node(op: Any, av: Any, flags: int) -> tuple[frozenset[int] | None, bool]:
+    if op is C.LITERAL:
+        if av >= 128 and not chr(av).isalnum():
+            return None, False
+        return frozenset(_probe(re.escape(chr(av)), flags & (re.IGNORECASE | re.ASCII))), False
+    if op is C.IN:
+        for item, value in av:
+            if item is C.NEGATE or (item is C.CATEGORY and value not in _WORD_CATEGORIES):
+                return None, False
+            if item is C.LITERAL and value >= 128 and not chr(value).isalnum():
+                return None, False
+            if item is C.RANGE and value[1] >= 128:
+                return None, False
+        return frozenset(_ascii_members(av, flags)), False
+    if op is C.CATEGORY:
+        return (frozenset(_ascii_members([(op, av)], flags)) if av in _WORD_CATEGORIES else None), False
+    if op is C.BRANCH:
+        firsts = [_first_chars(alt, flags) for alt in av[1]]
+        if any(first is None for first, _ in firsts):
+            return None, True
+        return frozenset().union(*(first for first, _ in firsts)), any(nullable for _, nullable in firsts)
+    if op is C.SUBPATTERN:
+        _group, add, delete, sub = av
+        return _first_chars(sub, (flags | add) & ~delete)
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        first, nullable = _first_chars(av[2], flags)
+        return first, nullable or av[0] == 0
+    if op is C.ATOMIC_GROUP:
+        return _first_chars(av, flags)
+    return None, True  # ., references and the rest: not worth proving
+
+
+def _excludes_words_behind(av: Any, flags: int) -> bool:
+    r"""``av`` (an ``ASSERT_NOT`` node) is a one-character lookbehind that rules out every ASCII
+    word character before the position, as ``(?<![\w/#])`` does."""
+    direction, sub = av
+    if direction != -1 or len(sub) != 1:
+        return False
+    op, node = sub[0]
+    if op is C.IN:
+        return _WORD_ASCII <= frozenset(_ascii_members(node, flags))
+    return op is C.CATEGORY and node is C.CATEGORY_WORD
+
+
+def _boundary(nodes: list, flags: int) -> str | None:
+    """The RE2 assertion implied where no word character comes before ``nodes``: ``\\b`` when
+    every match of ``nodes`` begins with a word character, ``\\B`` when none does, ``None``
+    when that is not known."""
+    first, nullable = _first_chars(nodes, flags)
+    if first is None or nullable:
+        return None
+    if first <= _WORD_ASCII:
+        return r"\b"
+    return r"\B" if not first & _WORD_ASCII else None
+
+
+def _translate(tree: Any, flags: int, after_non_word: bool = False) -> str:
+    """RE2 source for a parsed sequence. ``after_non_word``: the sequence starts where a
+    lookbehind such as ``(?<![\\w/#])`` has ruled out a word character before.
+
+    Such a lookbehind cannot be said in RE2, but together with the characters a match can
+    begin with it implies a word boundary (``\\b``) or its absence (``\\B``). Keeping that
+    condition stops RE2's automaton from starting a match inside every word of the text, which
+    for the large alternations means far fewer states to build; where only some alternatives
+    begin with a word character, each alternative gets its own condition."""
     out = []
-    for op, av in tree:
-        if op is C.LITERAL:
-            ch = chr(av)
-            out.append(re.escape(ch) if av < 128 and ch.isprintable() else _hex(av))
-        elif op is C.NOT_LITERAL:
-            out.append(_re2_class([(C.NEGATE, None), (C.LITERAL, av)], flags))
-        elif op is C.ANY:
-            out.append("(?s:.)" if flags & re.DOTALL else "[^\\n]")
-        elif op is C.IN:
-            out.append(_re2_class(av, flags))
-        elif op is C.CATEGORY:
-            out.append(_re2_class([(C.CATEGORY, av)], flags))
-        elif op is C.BRANCH:
-            out.append("(?:" + "|".join(_translate(b, flags) for b in av[1]) + ")")
-        elif op is C.SUBPATTERN:
-            _group, add, delete, sub = av
-            inner_flags = (flags | add) & ~delete
-            letters_on, letters_off = _flag_letters(add), _flag_letters(delete)
-            spec = letters_on + ("-" + letters_off if letters_off else "")
-            out.append(f"(?{spec}:{_translate(sub, inner_flags)})")
-        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-            lo, hi, sub = av
-            inner = _translate(sub, flags)
-            if lo > _MAX_REPEAT_RE2:
-                lo = _MAX_REPEAT_RE2
-            if hi == C.MAXREPEAT or hi > _BOUNDED_REPEAT:
-                # an unbounded repeat is wider, and much cheaper for RE2's automaton than {0,28}
-                out.append(f"(?:{inner}){{{lo},}}")
-            else:
-                out.append(f"(?:{inner}){{{lo},{hi}}}")
-        elif op is C.ATOMIC_GROUP:
-            out.append(f"(?:{_translate(av, flags)})")
-        elif op in (C.ASSERT, C.ASSERT_NOT):
-            continue  # zero-width conditions are dropped: the superset ignores them
-        elif op is C.AT:
-            out.append(_AT.get(av, "") if not (flags & re.MULTILINE) else _AT_MULTILINE.get(av, ""))
-        else:  # GROUPREF, GROUPREF_EXISTS, ...
-            raise _Unsupported(str(op))
+    nodes = list(tree)
+    for i, (op, av) in enumerate(nodes):
+        if op is C.ASSERT_NOT and _excludes_words_behind(av, flags):
+            after_non_word = True
+            continue
+        if after_non_word and op not in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            after_non_word = False
+            condition = _boundary(nodes[i:], flags)
+            if condition is not None:
+                out.append(condition)
+            elif op in (C.BRANCH, C.SUBPATTERN, C.ATOMIC_GROUP):
+                out.append(_translate_node(op, av, flags, True))
+                continue
+        out.append(_translate_node(op, av, flags, False))
     return "".join(out)
+
+
+def _translate_node(op: Any, av: Any, flags: int, after_non_word: bool) -> str:
+    """One parsed node; ``after_non_word`` is passed to the start of each alternative or group
+    (never into a repeat, whose later rounds start elsewhere)."""
+    if op is C.LITERAL:
+        ch = chr(av)
+        return re.escape(ch) if av < 128 and ch.isprintable() else _hex(av)
+    if op is C.NOT_LITERAL:
+        return _re2_class([(C.NEGATE, None), (C.LITERAL, av)], flags)
+    if op is C.ANY:
+        return "(?s:.)" if flags & re.DOTALL else "[^\\n]"
+    if op is C.IN:
+        return _re2_class(av, flags)
+    if op is C.CATEGORY:
+        return _re2_class([(C.CATEGORY, av)], flags)
+    if op is C.BRANCH:
+        return "(?:" + "|".join(_translate(b, flags, after_non_word) for b in av[1]) + ")"
+    if op is C.SUBPATTERN:
+        _group, add, delete, sub = av
+        inner_flags = (flags | add) & ~delete
+        letters_on, letters_off = _flag_letters(add), _flag_letters(delete)
+        spec = letters_on + ("-" + letters_off if letters_off else "")
+        return f"(?{spec}:{_translate(sub, inner_flags, after_non_word)})"
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        lo, hi, sub = av
+        inner = _translate(sub, flags)
+        lo = min(lo, _MAX_REPEAT_RE2)
+        if hi == C.MAXREPEAT or hi > _BOUNDED_REPEAT:
+            # an unbounded repeat is wider, and much cheaper for RE2's automaton than {0,28}
+            return f"(?:{inner}){{{lo},}}"
+        return f"(?:{inner}){{{lo},{hi}}}"
+    if op is C.ATOMIC_GROUP:
+        return f"(?:{_translate(av, flags, after_non_word)})"
+    if op in (C.ASSERT, C.ASSERT_NOT):
+        return ""  # zero-width conditions are dropped: the superset ignores them
+    if op is C.AT:
+        return _AT.get(av, "") if not (flags & re.MULTILINE) else _AT_MULTILINE.get(av, "")
+    raise _Unsupported(str(op))  # GROUPREF, GROUPREF_EXISTS, ...
 
 
 # Python's "$" also matches before a final newline, which RE2 cannot say: it is dropped (wider)

@@ -87,6 +87,11 @@ TRICKY = [
     r"[\u2022\u2013]\s*\w+",
     r"(?s:.)+?\n",
     r"(.)\1",  # a backreference: not translated, Python alone
+    # a no-word-before lookbehind, pre-scanned as \b or \B where the next character allows
+    r"(?<![\w/#])(?:pain|#\s?\d+|-?ct|(?:no )?sk|s(?:ca|_)?)",
+    r"(?<![\w/#])(?:(?:a|b)?c|(?:x|-)k)+s",
+    r"(?<![\w/#])(?:\u00e9t|\u2013k|\u212a|\u0131n)",
+    r"x(?<!\w)(?:p|\.)",
 ]
 ALPHABET = "abkKsScpinxt SOAP:;.\n\t/#-_0123456789" + "\u2022\u2013\u00a0\u00e9\u212a\u0131\u017f\u0130\u0345"
 
@@ -114,6 +119,17 @@ def test_lookarounds_are_dropped_for_the_prescan_only():
     assert pattern.accelerated
     assert "(?<" not in fastre.superset_pattern(pattern.python)
     assert [m.span() for m in pattern.finditer("fact CT act /ct #ct ct")] == [(5, 7), (20, 22)]
+
+
+def test_a_no_word_before_lookbehind_becomes_a_boundary():
+    """RE2 cannot say ``(?<![\\w/#])``; before a word character it implies ``\\b`` and before a
+    non-word one ``\\B``, each alternative on its own. Keeping it keeps RE2 from starting a
+    match inside every word."""
+    source = fastre.superset_pattern(re.compile(r"(?<![\w/#])(?:pain|#\d|(?:no )?ct|-?x)", re.IGNORECASE))
+    assert source == r"(?i)(?:\bpain|\B\#[0123456789\x{80}-\x{10ffff}]|\b(?:no\ ){0,1}ct|(?:\-){0,1}x)"
+    assert fastre.superset_pattern(re.compile(r"(?<![\w/#])(?:ab|cd)+")) == r"\b(?:(?:ab|cd)){1,}"
+    pattern = fastre.compile(r"(?<![\w/#])(?:ct|#\d)", re.IGNORECASE)
+    assert [m.span() for m in pattern.finditer("fact CT act /ct #ct ct #4 a#5")] == [(5, 7), (20, 22), (23, 25)]
 
 
 def test_untranslatable_patterns_still_work():
