@@ -249,7 +249,7 @@ def _word_char_grams(word: str) -> list[str]:
 
 def load_sentence_items(directory: Path) -> SentenceItemScorer:
     """Load the saved scorer after checking the arrays' sha256 against the manifest (E031 if not)."""
-    from .suggester import _verified
+    from .suggester import verified_file
 
     directory = Path(directory)
     path = directory / MANIFEST_FILE
@@ -263,4 +263,4 @@ def load_sentence_items(directory: Path) -> SentenceItemScorer:
     thresholds = manifest.get("thresholds")
     if not isinstance(thresholds, dict):
         raise CdtError("E034", path=path, reason="the manifest has no item thresholds")
-    return SentenceItemScorer(_verified(arrays, manifest.get("arrays_sha256")), thresholds)
+    return SentenceItemScorer(verified_file(arrays, manifest.get("arrays_sha256")), thresholds)

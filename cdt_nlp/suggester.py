@@ -199,18 +199,21 @@ def load_suggester(directory: Path, prefer_arrays: bool = True) -> CodeSuggester
     if prefer_arrays and manifest.get("arrays_file"):
         from .linear_export import LinearScorer
 
-        arrays_path = _verified(directory / manifest["arrays_file"], manifest.get("arrays_sha256"))
+        arrays_path = verified_file(directory / manifest["arrays_file"], manifest.get("arrays_sha256"))
         return CodeSuggester(LinearScorer(arrays_path), threshold=threshold, target_floor=target_floor)
     import joblib
 
-    model_path = _verified(directory / manifest.get("model_file", MODEL_FILE), manifest.get("model_sha256"))
+    model_path = verified_file(directory / manifest.get("model_file", MODEL_FILE), manifest.get("model_sha256"))
     data = joblib.load(model_path)
     return CodeSuggester(
         data["pipeline"], threshold=float(data["threshold"]), target_floor=float(data.get("target_floor", 0.0))
     )
 
 
-def _verified(path: Path, expected: str | None) -> Path:
+def verified_file(path: Path, expected: str | None) -> Path:
+    """``path`` when it exists and its sha256 is ``expected`` (from a manifest); otherwise a
+    :class:`CdtError`: E030 for a missing file, E031 for a checksum that does not match. Call it
+    before loading any model file."""
     if not path.is_file():
         raise CdtError("E030", path=path, reason="file not found")
     actual = sha256_file(path)
