@@ -206,6 +206,64 @@ def _excludes_words_behind(av: Any, flags: int) -> bool:
     return op is C.CATEGORY and node is C.CATEGORY_WORD
 
 
+_LINE_STARTS = (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
+
+
+def _non_word_char(op: Any, av: Any, flags: int) -> bool:
+    """``(op, av)`` matches one character, never an ASCII word character (a non-ASCII one, on the
+    texts RE2 scans, is never a word character either)."""
+    if op is C.LITERAL:
+        members = _probe(re.escape(chr(av)), flags & (re.IGNORECASE | re.ASCII))
+    elif op is C.IN:
+        members = _ascii_members(av, flags)
+    elif op is C.CATEGORY:
+        members = _ascii_members([(op, av)], flags)
+    else:
+        return False
+    return not _WORD_ASCII & frozenset(members)
+
+
+def _non_word_run(op: Any, av: Any, flags: int) -> bool:
+    """``(op, av)`` is one non-word character or a repeat of one (``[ \t]*``): whatever it
+    consumes, no word character stands before the position after it."""
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        sub = list(av[2])
+        return len(sub) == 1 and _non_word_char(*sub[0], flags)
+    return _non_word_char(op, av, flags)
+
+
+def _ends_non_word(seq: Any, flags: int) -> bool:
+    """A lookbehind's body (``seq``) can only end with a non-word character or at a line start."""
+    nodes = list(seq)
+    if not nodes:
+        return False
+    op, av = nodes[-1]
+    if op is C.AT:
+        return av in _LINE_STARTS
+    if op is C.SUBPATTERN:
+        return _ends_non_word(av[3], flags)
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        return av[0] >= 1 and _ends_non_word(av[2], flags)
+    return _non_word_char(op, av, flags)
+
+
+def _no_word_behind(op: Any, av: Any, flags: int) -> bool:
+    """A zero-width node that rules out a word character before the position: ``(?<![\\w/#])``,
+    ``(?<=\\s)``, ``(?<=^)``, or a group of alternatives of such (``(?:(?<=^)|(?<=[.;]\\s))``)."""
+    if op is C.ASSERT_NOT:
+        return _excludes_words_behind(av, flags)
+    if op is C.ASSERT:
+        return av[0] == -1 and _ends_non_word(av[1], flags)
+    if op is C.BRANCH:
+        return all(
+            alt
+            and all(o in (C.ASSERT, C.ASSERT_NOT, C.AT) for o, _ in alt)
+            and any(_no_word_behind(o, a, flags) for o, a in alt)
+            for alt in av[1]
+        )
+    return False
+
+
 def _boundary(nodes: list, flags: int) -> str | None:
     """The RE2 assertion implied where no word character comes before ``nodes``: ``\\b`` when
     every match of ``nodes`` begins with a word character, ``\\B`` when none does, ``None``
@@ -222,25 +280,34 @@ def _translate(tree: Any, flags: int, after_non_word: bool = False) -> str:
     """RE2 source for a parsed sequence. ``after_non_word``: the sequence starts where a
     lookbehind such as ``(?<![\\w/#])`` has ruled out a word character before.
 
-    Such a lookbehind cannot be said in RE2, but together with the characters a match can
-    begin with it implies a word boundary (``\\b``) or its absence (``\\B``). Keeping that
-    condition stops RE2's automaton from starting a match inside every word of the text, which
-    for the large alternations means far fewer states to build; where only some alternatives
-    begin with a word character, each alternative gets its own condition."""
+    Lookbehinds cannot be said in RE2, but one that rules out a word character before (or a
+    group of them: ``(?:(?<=^)|(?<=[.;]\\s))``), together with the characters a match can begin
+    with, implies a word boundary (``\\b``) or its absence (``\\B``). Keeping that condition
+    stops RE2's automaton from starting a match inside every word of the text, which for the
+    large alternations means far fewer states to build. Where only some alternatives begin with
+    a word character, each alternative gets its own condition; a run of non-word characters
+    (``[ \\t]*``) carries the condition past it."""
     out = []
     nodes = list(tree)
     for i, (op, av) in enumerate(nodes):
-        if op is C.ASSERT_NOT and _excludes_words_behind(av, flags):
+        if op in (C.ASSERT, C.ASSERT_NOT, C.BRANCH) and _no_word_behind(op, av, flags):
             after_non_word = True
+            if op is C.BRANCH:  # of zero-width alternatives only: it translates to empty ones
+                out.append(_translate_node(op, av, flags, False))
             continue
         if after_non_word and op not in (C.ASSERT, C.ASSERT_NOT, C.AT):
-            after_non_word = False
             condition = _boundary(nodes[i:], flags)
             if condition is not None:
                 out.append(condition)
-            elif op in (C.BRANCH, C.SUBPATTERN, C.ATOMIC_GROUP):
-                out.append(_translate_node(op, av, flags, True))
+                after_non_word = False
+            elif _non_word_run(op, av, flags):
+                out.append(_translate_node(op, av, flags, False))  # "[ \t]*": the condition holds after it
                 continue
+            else:
+                after_non_word = False
+                if op in (C.BRANCH, C.SUBPATTERN, C.ATOMIC_GROUP):
+                    out.append(_translate_node(op, av, flags, True))
+                    continue
         out.append(_translate_node(op, av, flags, False))
     return "".join(out)
 
