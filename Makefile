@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test browser serve notebooks lab evaluate bench corpus train lint format clean
+.PHONY: demo test browser serve notebooks lab evaluate bench corpus train re2-cache lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_web.py
+
+## re2-cache: after editing a rule file or fastre.py, rewrite the RE2 translations read at start-up
+re2-cache: $(VENV)/.installed
+	$(BIN)/python -m cdt_nlp.re2_cache
 
 ## corpus: rebuild the generated training corpus byte for byte
 corpus: $(VENV)/.installed

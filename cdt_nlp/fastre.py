@@ -19,9 +19,12 @@ for any pattern the translator does not handle, the Python pattern scans alone.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from bisect import bisect_left
 from functools import lru_cache
+from pathlib import Path
 from re import _constants as C  # noqa: N812  (the parser's opcode names)
 from re import _parser
 from typing import Any
@@ -46,7 +49,7 @@ def _re2_options():
     return options
 
 
-__all__ = ["FastPattern", "PatternSet", "compile", "superset_pattern"]
+__all__ = ["FastPattern", "PatternSet", "compile", "superset_pattern", "translate", "write_translations"]
 
 _MAX_REPEAT_RE2 = 1000
 #: bounded repeats with more than this many repetitions are pre-scanned as unbounded ones
@@ -364,9 +367,24 @@ _AT_MULTILINE = {**_AT, C.AT_BEGINNING: "(?m:^)", C.AT_END: "(?m:$)"}
 
 def superset_pattern(pattern: re.Pattern[str]) -> str | None:
     """RE2 source matching wherever ``pattern`` matches (on the texts :func:`_prepare` accepts),
-    or ``None`` when the pattern cannot be translated."""
+    or ``None`` when the pattern cannot be translated.
+
+    Translating parses the pattern a second time in Python, about half a second for the
+    pipeline's rules at every start-up, so the translations of the shipped rules are read from
+    ``resources/re2_translations.json`` (written by ``make re2-cache``). Its entries are keyed
+    by the pattern, its flags and this module's own source, so an edited rule or translator
+    simply misses the file and is translated here."""
     if not isinstance(pattern.pattern, str):
         return None
+    shipped = _shipped_translations()
+    key = translation_key(pattern)
+    if key in shipped:
+        return shipped[key]
+    return translate(pattern)
+
+
+def translate(pattern: re.Pattern[str]) -> str | None:
+    """:func:`superset_pattern` worked out from the pattern itself."""
     try:
         tree = _parser.parse(pattern.pattern, pattern.flags & ~re.UNICODE)
         flags = tree.state.flags
@@ -375,6 +393,43 @@ def superset_pattern(pattern: re.Pattern[str]) -> str | None:
         return None
     head = _flag_letters(flags & re.IGNORECASE)
     return (f"(?{head})" if head else "") + body
+
+
+TRANSLATIONS_FILE = Path(__file__).resolve().parent / "resources" / "re2_translations.json"
+
+
+@lru_cache(maxsize=1)
+def translator_id() -> str:
+    """A digest of this module's source: translations made by other code are not reused."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def translation_key(pattern: re.Pattern[str]) -> str:
+    return hashlib.sha256(f"{pattern.flags}:{pattern.pattern}".encode()).hexdigest()[:24]
+
+
+@lru_cache(maxsize=1)
+def _shipped_translations() -> dict[str, str | None]:
+    """The translation file's entries, or none when it is missing, unreadable or was written
+    by another version of this module."""
+    try:
+        data = json.loads(TRANSLATIONS_FILE.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    patterns = data.get("patterns") if isinstance(data, dict) else None
+    if data.get("translator") != translator_id() or not isinstance(patterns, dict):
+        return {}
+    return {k: v for k, v in patterns.items() if v is None or isinstance(v, str)}
+
+
+def write_translations(patterns: list[re.Pattern[str]], path: Path = TRANSLATIONS_FILE) -> int:
+    """Write the translations of ``patterns`` (the pipeline's, see :mod:`cdt_nlp.re2_cache`) to
+    ``path``; returns how many were written."""
+    entries = {translation_key(p): translate(p) for p in patterns if isinstance(p.pattern, str)}
+    data = {"translator": translator_id(), "patterns": dict(sorted(entries.items()))}
+    path.write_text(json.dumps(data, indent=0, ensure_ascii=True) + "\n", "utf-8")
+    _shipped_translations.cache_clear()
+    return len(entries)
 
 
 def _caseless_symbol(ch: str) -> bool:

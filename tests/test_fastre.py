@@ -137,6 +137,47 @@ def test_a_no_word_before_lookbehind_becomes_a_boundary():
     assert [m.span() for m in pattern.finditer("fact CT act /ct #ct ct #4 a#5")] == [(5, 7), (20, 22), (23, 25)]
 
 
+def test_the_shipped_translations_are_fresh():
+    """resources/re2_translations.json holds every pipeline pattern's translation, as the
+    translator gives it now; rewrite it with `make re2-cache` after editing a rule file."""
+    shipped = fastre._shipped_translations()
+    assert shipped, "re2_translations.json is missing or was written by another fastre.py: run `make re2-cache`"
+    stale = [
+        path
+        for path, p in PIPELINE_PATTERNS
+        if shipped.get(fastre.translation_key(p.python), "missing") != fastre.translate(p.python)
+    ]
+    assert not stale, f"stale RE2 translations (run `make re2-cache`): {stale[:5]}"
+
+
+def test_translations_are_read_from_the_file_and_never_trusted_blindly(tmp_path, monkeypatch):
+    pattern = re.compile(r"(?<![\w/#])(?:ct|cbct)", re.IGNORECASE)
+    expected = fastre.translate(pattern)
+    assert expected == r"(?i)\bc(?:t|bct)"
+    monkeypatch.setattr(fastre, "TRANSLATIONS_FILE", tmp_path / "re2_translations.json")
+    fastre._shipped_translations.cache_clear()
+    try:
+        assert fastre.write_translations([pattern], fastre.TRANSLATIONS_FILE) == 1
+        # read from the file: the translator is not run again
+        monkeypatch.setattr(fastre, "translate", lambda p: pytest.fail("translated again"))
+        assert fastre.superset_pattern(pattern) == expected
+        monkeypatch.undo()
+        monkeypatch.setattr(fastre, "TRANSLATIONS_FILE", tmp_path / "re2_translations.json")
+        # a file written by another version of fastre.py, or garbage, is ignored
+        data = json.loads(fastre.TRANSLATIONS_FILE.read_text("utf-8"))
+        data["patterns"] = {k: "x" for k in data["patterns"]}
+        data["translator"] = "another"
+        fastre.TRANSLATIONS_FILE.write_text(json.dumps(data), "utf-8")
+        fastre._shipped_translations.cache_clear()
+        assert fastre.superset_pattern(pattern) == expected
+        fastre.TRANSLATIONS_FILE.write_bytes(b"\x00not json")
+        fastre._shipped_translations.cache_clear()
+        assert fastre.superset_pattern(pattern) == expected
+    finally:
+        monkeypatch.undo()
+        fastre._shipped_translations.cache_clear()
+
+
 def test_untranslatable_patterns_still_work():
     pattern = fastre.compile(r"(a)\1")
     assert not pattern.accelerated
