@@ -250,6 +250,15 @@ class ItemDetector:
                 return True
         return False
 
+    def _placeholder_sentence(
+        self, placeholder: Any, text: str, sent_start: int, sent_end: int, section: Section | None, memo: dict
+    ) -> bool:
+        """Whether a cue's sentence is wholly a placeholder; when the sentence opens with its
+        section's header ("CC: patient here for scan."), the part after the header."""
+        if section is not None and sent_start < section.body_start < sent_end:
+            sent_start = section.body_start
+        return self._found(placeholder, sent_start, text[sent_start:sent_end], memo, whole=True)
+
     @staticmethod
     def _clause(text: str, sent_start: int, sent_end: int, start: int, end: int) -> tuple[int, str, str]:
         """The part of a sentence around ``start:end`` between clause breaks (":" or ";"), as
@@ -407,7 +416,9 @@ class ItemDetector:
                     }
                     if kind == "head" and _LABEL_BLANK.match(text, end):
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "empty"
-                    elif placeholder is not None and self._found(placeholder, sent_start, sent_text, memo, whole=True):
+                    elif placeholder is not None and self._placeholder_sentence(
+                        placeholder, text, sent_start, sent_end, section, memo
+                    ):
                         # the whole sentence is a non-answer ("per protocol", "no follow-up arranged")
                         meta["status"] = "no_clinical_reason" if item == "rationale" else "negated"
                     self._keep(doc, spans, seen, item, tokens, meta)
