@@ -147,6 +147,18 @@ _WORD_ASCII = frozenset(c for c in range(128) if re.fullmatch(r"\w", chr(c), re.
 _WORD_CATEGORIES = (C.CATEGORY_DIGIT, C.CATEGORY_WORD)
 
 
+def _char_members(op: Any, av: Any, flags: int) -> frozenset[int] | None:
+    """The ASCII characters a one-character node (a literal, class or category) matches, asked
+    of Python's own engine; ``None`` for any other node."""
+    if op is C.LITERAL:
+        return frozenset(_probe(re.escape(chr(av)), flags & (re.IGNORECASE | re.ASCII)))
+    if op is C.IN:
+        return frozenset(_ascii_members(av, flags))
+    if op is C.CATEGORY:
+        return frozenset(_ascii_members([(op, av)], flags))
+    return None
+
+
 def _first_chars(seq: Any, flags: int) -> tuple[frozenset[int] | None, bool]:
     """``(chars, nullable)`` for a parsed sequence: the ASCII characters a match can begin with
     (``None`` when that is not known for sure, e.g. for ``.`` or a class that can match a
@@ -169,7 +181,7 @@ def _first_node(op: Any, av: Any, flags: int) -> tuple[frozenset[int] | None, bo
     if op is C.LITERAL:
         if av >= 128 and not chr(av).isalnum():
             return None, False
-        return frozenset(_probe(re.escape(chr(av)), flags & (re.IGNORECASE | re.ASCII))), False
+        return _char_members(op, av, flags), False
     if op is C.IN:
         for item, value in av:
             if item is C.NEGATE or (item is C.CATEGORY and value not in _WORD_CATEGORIES):
@@ -178,9 +190,9 @@ def _first_node(op: Any, av: Any, flags: int) -> tuple[frozenset[int] | None, bo
                 return None, False
             if item is C.RANGE and value[1] >= 128:
                 return None, False
-        return frozenset(_ascii_members(av, flags)), False
+        return _char_members(op, av, flags), False
     if op is C.CATEGORY:
-        return (frozenset(_ascii_members([(op, av)], flags)) if av in _WORD_CATEGORIES else None), False
+        return (_char_members(op, av, flags) if av in _WORD_CATEGORIES else None), False
     if op is C.BRANCH:
         firsts = [_first_chars(alt, flags) for alt in av[1]]
         if any(first is None for first, _ in firsts):
@@ -203,10 +215,8 @@ def _excludes_words_behind(av: Any, flags: int) -> bool:
     direction, sub = av
     if direction != -1 or len(sub) != 1:
         return False
-    op, node = sub[0]
-    if op is C.IN:
-        return _WORD_ASCII <= frozenset(_ascii_members(node, flags))
-    return op is C.CATEGORY and node is C.CATEGORY_WORD
+    members = _char_members(*sub[0], flags)
+    return members is not None and _WORD_ASCII <= members
 
 
 _LINE_STARTS = (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
@@ -215,15 +225,8 @@ _LINE_STARTS = (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
 def _non_word_char(op: Any, av: Any, flags: int) -> bool:
     """``(op, av)`` matches one character, never an ASCII word character (a non-ASCII one, on the
     texts RE2 scans, is never a word character either)."""
-    if op is C.LITERAL:
-        members = _probe(re.escape(chr(av)), flags & (re.IGNORECASE | re.ASCII))
-    elif op is C.IN:
-        members = _ascii_members(av, flags)
-    elif op is C.CATEGORY:
-        members = _ascii_members([(op, av)], flags)
-    else:
-        return False
-    return not _WORD_ASCII & frozenset(members)
+    members = _char_members(op, av, flags)
+    return members is not None and not _WORD_ASCII & members
 
 
 def _non_word_run(op: Any, av: Any, flags: int) -> bool:
@@ -416,8 +419,10 @@ def _shipped_translations() -> dict[str, str | None]:
         data = json.loads(TRANSLATIONS_FILE.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    patterns = data.get("patterns") if isinstance(data, dict) else None
-    if data.get("translator") != translator_id() or not isinstance(patterns, dict):
+    if not isinstance(data, dict) or data.get("translator") != translator_id():
+        return {}
+    patterns = data.get("patterns")
+    if not isinstance(patterns, dict):
         return {}
     return {k: v for k, v in patterns.items() if v is None or isinstance(v, str)}
 

@@ -173,6 +173,9 @@ def test_translations_are_read_from_the_file_and_never_trusted_blindly(tmp_path,
         fastre.TRANSLATIONS_FILE.write_bytes(b"\x00not json")
         fastre._shipped_translations.cache_clear()
         assert fastre.superset_pattern(pattern) == expected
+        fastre.TRANSLATIONS_FILE.write_text("[1, 2]", "utf-8")  # JSON, but not the file's shape
+        fastre._shipped_translations.cache_clear()
+        assert fastre.superset_pattern(pattern) == expected
     finally:
         monkeypatch.undo()
         fastre._shipped_translations.cache_clear()
