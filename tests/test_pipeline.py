@@ -67,3 +67,27 @@ def test_pipeline_changed_rules_survive_serialisation(tmp_path, text):
 def test_pipeline_factories_are_registered(factory):
     nlp = spacy.blank("en")
     assert factory in nlp.factory_names
+
+
+def test_context_not_evidence_rule_drops_the_span_and_leaves_the_others():
+    """A NOT_EVIDENCE trigger removes the cue's evidence span altogether (neither present nor
+    absent); without that rule the same span stays, read as a negated complaint."""
+    text = "CBCT of #30 read by me: no lesion. Pt c/o pain LR x2 wks."
+    nlp = cdt_nlp.load()
+
+    def complaint_spans():
+        doc = nlp(text)
+        return [
+            (text[s.start_char : s.end_char], s._.cdt.get("status"))
+            for s in doc.spans["cdt_items"]
+            if s.label_ == "chief_complaint"
+        ]
+
+    kept = complaint_spans()
+    assert ("lesion", "negated") not in kept and ("lesion", "present") not in kept
+    assert any(status == "present" for _, status in kept)  # the real complaint is untouched
+    context = nlp.get_pipe("cdt_context")
+    rules = json.loads(json.dumps(context.rules))
+    rules["context_rules"] = [r for r in rules["context_rules"] if r["category"] != "NOT_EVIDENCE"]
+    context.initialize(rules=rules)
+    assert ("lesion", "negated") in complaint_spans()

@@ -36,7 +36,11 @@ STATUS_BY_CATEGORY = {
     "HYPOTHETICAL": "hypothetical",
     "OTHER_PERSON": "other_person",
 }
-_PRIORITY = ["OTHER_PERSON", "DEFERRED", "NEGATED", "HYPOTHETICAL"]
+#: a trigger of this category makes a cue no evidence of the item at all (dropped, neither
+#: present nor absent): "no periapical lesion" is a negative finding of the scan, not a denied
+#: complaint, and says nothing about why the patient came
+NOT_EVIDENCE = "NOT_EVIDENCE"
+_PRIORITY = [NOT_EVIDENCE, "OTHER_PERSON", "DEFERRED", "NEGATED", "HYPOTHETICAL"]
 
 
 class ContextResolver:
@@ -114,7 +118,9 @@ class ContextResolver:
         cache: dict[int, list] = {}
         first_tokens, bounds = sentence_bounds(doc)
         text = doc_text(doc)
-        for span in doc.spans.get(ITEM_KEY, []):
+        spans = list(doc.spans.get(ITEM_KEY, []))
+        dropped = set()
+        for i, span in enumerate(spans):
             meta = meta_of(span)
             if meta.get("status") not in (None, "present"):
                 continue  # set by the section rules (empty header, placeholder)
@@ -125,8 +131,12 @@ class ContextResolver:
             found = self.modifier_for(span, cache[k], span.label_, meta.get("kind", "content"))
             if found is None:
                 set_meta(span, status="present")
+            elif found[0] == NOT_EVIDENCE:
+                dropped.add(i)
             else:
                 set_meta(span, status=STATUS_BY_CATEGORY[found[0]], modifier=found[1])
+        if dropped:
+            doc.spans[ITEM_KEY] = [span for i, span in enumerate(spans) if i not in dropped]
         return doc
 
     def to_disk(self, path: str | Path, *, exclude: tuple = ()) -> None:
