@@ -151,6 +151,29 @@ def test_audit_every_bad_row_is_an_error_row_and_the_batch_goes_on(tmp_path):
     assert summary.rows == 10 and summary.errors == 8 and summary.ok == 2
 
 
+def test_audit_a_quote_left_open_does_not_swallow_the_rows_after_it(tmp_path):
+    """A stray opening quote makes the CSV parser read the next lines as one field; only its own
+    line is the bad row, the lines after it are audited as rows of their own, and a quoted note
+    spanning several lines is still one row."""
+    src = tmp_path / "stray.csv"
+    multi = "CC: swelling L SMG x3 mo.\nUS L SMG performed and read by me: 4 mm stone.\nImpression: sialolith."
+    plain = GOOD[1][1].replace(",", " ")  # a row without quotes
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("id,text,code\n")
+        fh.write(f'a,"{GOOD[0][1]}",D0370\n')
+        fh.write('b,"export cut the closing quote,D0370\n')
+        fh.write(f"c,{plain},D0364\n")
+        fh.write(f'd,"{multi}",D0370\n')
+        fh.write(f"e,{plain},D0364\n")
+    out = tmp_path / "out.jsonl"
+    summary = audit(str(src), str(out), AuditOptions(jobs=1))
+    rows = read_output(out)
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e"]
+    assert [r["status"] for r in rows] == ["ok", "error", "ok", "ok", "ok"]
+    assert "CSV line 3" in rows[1]["error"] and "quote that is never closed" in rows[1]["error"]
+    assert summary.rows == 5
+
+
 def test_audit_bad_jsonl_lines_are_error_rows(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(

@@ -74,12 +74,43 @@ class Reader:
         pass
 
 
+class _PhysicalLines:
+    """The physical lines of a CSV file as ``csv.reader`` pulls them, remembering those of the
+    record being parsed (``taken``) and taking lines back to be parsed again."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self._back: list[str] = []
+        self.taken: list[str] = []
+        self.count = 0  # physical lines handed out so far
+
+    def __iter__(self) -> _PhysicalLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._back.pop() if self._back else next(self._fh)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+    def give_back(self, lines: list[str]) -> None:
+        self._back.extend(reversed(lines))
+        self.count -= len(lines)
+
+
 class CsvReader(Reader):
+    """CSV rows in order. A quote left open inside a field ('2,"BROKEN ...' with no closing
+    quote) makes the parser read on through the following lines as one field; when such a
+    record spans several lines and has the wrong number of fields, only its first line is the
+    bad row, and the lines after it are read again as rows of their own, so one stray quote
+    cannot swallow the rest of the file."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         # surrogateescape keeps undecodable bytes, so one bad row is reported, not the whole file
         self._fh = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")  # noqa: SIM115
-        self._reader = csv.reader(self._fh)
+        self._lines = _PhysicalLines(self._fh)
+        self._reader = csv.reader(self._lines)
         try:
             header = next(self._reader)
         except StopIteration:
@@ -101,8 +132,10 @@ class CsvReader(Reader):
     def rows(self) -> Iterator[RawRow]:
         n = 0
         width = len(self.columns)
+        lines = self._lines
         while True:
-            line = self._reader.line_num + 1
+            line = lines.count + 1
+            lines.taken = []
             try:
                 values = next(self._reader)
             except StopIteration:
@@ -113,6 +146,21 @@ class CsvReader(Reader):
                 continue
             if not values or (len(values) == 1 and values[0] == ""):
                 continue  # blank line
+            if len(values) != width and len(lines.taken) > 1:
+                # a quote left open: the first line is the bad row, the rest are read again
+                first = lines.taken[0]
+                lines.give_back(lines.taken[1:])
+                self._reader = csv.reader(lines)
+                alone = next(csv.reader([first]), [])  # its own fields, for the row's id
+                yield RawRow(
+                    n,
+                    dict(zip(self.columns, alone, strict=False)),
+                    f"CSV line {line} has a quote that is never closed; the row was not read "
+                    "(the lines after it were read as rows of their own).",
+                    line,
+                )
+                n += 1
+                continue
             fields = dict(zip(self.columns, values, strict=False))
             if len(values) != width:
                 yield RawRow(n, fields, f"CSV line {line} has {len(values)} fields; the header has {width}.", line)
