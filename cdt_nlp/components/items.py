@@ -386,8 +386,15 @@ class ItemDetector:
                         continue
                     k = bisect_right(section_starts, start) - 1
                     section = sections[k] if k >= 0 and start < sections[k].end else None
-                    if k >= 0 and start < sections[k].body_start:
-                        continue  # the header itself: the section evidence speaks for it
+                    if (
+                        k >= 0
+                        and start < sections[k].body_start
+                        and not (item == "anatomical_region" and sections[k].name == "other")
+                    ):
+                        # the header itself: the section evidence speaks for it; but a site named in
+                        # a label no section is known by ("Limited CBCT #19 taken and read by me:")
+                        # is still the site
+                        continue
                     if section is not None and section.name in OTHER_ENCOUNTER_SECTIONS:
                         continue  # copied forward from an earlier visit: documents nothing of this one
                     tokens = token_range(doc, start, end)  # None: no tokens there (as Doc.char_span)
