@@ -331,6 +331,19 @@ def test_a_reason_field_opened_mid_line_ends_with_its_first_sentence(nlp):
     assert doc.text[reason.body_start : reason.end].strip() == "swelling L parotid. Pano negative."
 
 
+def test_a_history_field_after_other_text_on_its_line_ends_with_its_first_sentence(nlp):
+    def history(text):
+        (hx,) = [s for s in nlp(text)._.cdt_sections if s.name == "history"]
+        return text[hx.body_start : hx.end].strip()
+
+    # after a finished sentence, or glued to another field by a lost line break
+    assert history("US L SMG done + read. Hx: swelling with meals x3 mo. Duct 3 mm.") == "swelling with meals x3 mo."
+    assert history("Pt: A. Ruiz 41F  Visit 03.02.2024Hx: clicking x2 yrs. R condyle flat.") == "clicking x2 yrs."
+    # a word of the header itself ("MEDICAL HISTORY:") is not other text: the body keeps its line
+    text = "MEDICAL HISTORY: Type 2 diabetes. Hypertension. Benign prostatic hyperplasia.\nALLERGIES: none."
+    assert history(text) == "Type 2 diabetes. Hypertension. Benign prostatic hyperplasia."
+
+
 def test_charge_lines_of_a_ledger_export_document_nothing(nlp):
     # the fee line's description is the ledger's, not the clinician's: no ultrasound was done here
     text = "  D0370 maxillofacial US capture + interpretation    $255.00   pending\nPost-op check #19, healing well."

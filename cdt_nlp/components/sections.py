@@ -45,6 +45,10 @@ ONE_LINE_SECTIONS = frozenset({"chief_complaint", "rationale", "region", "medica
 MULTILINE_SECTIONS = frozenset({"findings", "impression", "plan"})
 #: sections whose body, when the header stands in the middle of a line, ends with its first sentence
 MIDLINE_SENTENCE_SECTIONS = frozenset({"rationale"})
+#: sections whose body ends with its first sentence when the header follows other text on its line
+#: ("... acquired + read in office. Hx: R jaw clicking 2 yrs. R condyle flattened ...": the history
+#: is one sentence, what follows is the report again)
+AFTER_TEXT_SECTIONS = frozenset({"history", "chief_complaint"})
 DICTATED_STOP = re.compile(r"\b(period|full stop|new paragraph|next paragraph|new line)\s*$", re.IGNORECASE)
 #: a field separator or an HTML line break left in a one-line export ("S: ... | O: ... | A: ...",
 #: "... /// ...", "report<br>Impression")
@@ -94,6 +98,14 @@ def _mid_line(text: str, header_start: int) -> bool:
     """Whether a header follows other text on its line (not only bullets, numbers or bars)."""
     lead = text[text.rfind("\n", 0, header_start) + 1 : header_start]
     return bool(lead.strip(" \t|/*-•>#0123456789.)"))
+
+
+def _after_text(text: str, header_start: int) -> bool:
+    """Whether a header follows a finished sentence on its line ("... read in office. Hx: ...") or
+    several words of another field glued to it by a lost line break ("Date 09.05.2023Hx: ..."),
+    not a word that belongs to the header ("MEDICAL HISTORY:")."""
+    lead = text[text.rfind("\n", 0, header_start) + 1 : header_start].rstrip()
+    return _mid_line(text, header_start) and (lead[-1:] in (".", "!", "?", ";") or len(lead.split()) >= 4)
 
 
 def _glued_to_word(text: str, start: int) -> bool:
@@ -554,7 +566,9 @@ class SectionDetector:
     def _body_end(self, text: str, header_start: int, body_start: int, stop: int, section: str) -> int:
         """Where a body ends: the next header, or earlier for one-line headers, headers in the middle
         of a line ("CBCT taken today - read: 9 mm to canal") and paragraphs."""
-        if section in MIDLINE_SENTENCE_SECTIONS and _mid_line(text, header_start):
+        if (section in MIDLINE_SENTENCE_SECTIONS and _mid_line(text, header_start)) or (
+            section in AFTER_TEXT_SECTIONS and _after_text(text, header_start)
+        ):
             # a one-line field opened in the middle of a run-on line ("... distorts ht. why cbct: 4
             # sites, pano distorts ht. sx consult 2wk") ends with its first sentence
             sentence_end = _BODY_SENTENCE.search(text, body_start, stop)
