@@ -65,8 +65,14 @@ def msg(key: str, ctx: CheckContext, **fields: object) -> str:
 
 
 def _captured(ctx: CheckContext) -> bool:
+    """Whether the note records this code's imaging as captured here: the modality performed, or
+    capture wording ("images acquired and saved") when no other modality is named as the one done
+    (bitewings taken at a hygiene visit are no cone beam capture)."""
     f = ctx.facts
-    return ctx.info.modality in f.performed or (f.capture and not f.outside_images)
+    if ctx.info.modality in f.performed:
+        return True
+    other_only = bool(f.performed) and "unspecified_imaging" not in f.performed
+    return f.capture and not f.outside_images and not other_only
 
 
 @register("capture_and_interpretation")
@@ -109,8 +115,8 @@ def capture_only(ctx: CheckContext) -> list[str]:
 def cbct_field_of_view(ctx: CheckContext) -> list[str]:
     want = ctx.info.field_of_view
     found = ctx.facts.named_fields_of_view
-    if want is None or want in found:
-        return []
+    if want is None or want in found or not _captured(ctx):
+        return []  # nothing captured here: the missing capture is the message, not its field
     if not found:
         return [msg("cbct_field_of_view.missing", ctx, fov_name=FOV_NAMES[want], fov_example=_FOV_EXAMPLES[want])]
     other = found[0]
