@@ -220,9 +220,12 @@ class Checker:
         """The pipeline's own measurement terms ("3.9 x 2.2 cm", "4 mm"), the findings cue's."""
         return self.nlp.get_pipe("cdt_items").term_set("measurement")
 
-    def item_results(self, doc: Doc, info: CodeInfo, learned: bool = True) -> dict[str, ItemResult]:
+    def item_results(
+        self, doc: Doc, info: CodeInfo, learned: bool = True, labelled_first: bool = True
+    ) -> dict[str, ItemResult]:
         """Presence, evidence and reason for each of the six items (``required`` from ``info``);
-        ``learned=False``: the rules' answer alone, without the sentence classifier."""
+        ``learned=False``: the rules' answer alone, without the sentence classifier;
+        ``labelled_first=False``: quotes in the evidence's order, not the item's field first."""
         facts = doc._.cdt_facts
         by_item: dict[str, list[Span]] = {item: [] for item in ITEMS}
         for span in doc.spans.get(ITEM_KEY, []):
@@ -236,7 +239,7 @@ class Checker:
             else:
                 reason = next((r for r in REASON_PRIORITY if any(st == r for _, _, st in statuses)), "not_found")
                 chosen = [(s, m) for s, m, st in statuses if st == reason]
-            evidence = _quotes(doc, item, chosen)
+            evidence = _quotes(doc, item, chosen, labelled_first)
             if item == "interpretation" and reason == "not_found" and facts.read_elsewhere:
                 reason = "deferred"  # "images sent to the radiologist" with no impression line at all
                 flagged = [s for s in doc.spans.get("cdt_facts", []) if s.label_ == "flag:read_elsewhere"]
@@ -413,9 +416,16 @@ def _statuses(item: str, spans: list[Span], facts: Any, measurement: Any) -> lis
     return out
 
 
-def _quotes(doc: Doc, item: str, chosen: list[tuple[Span, dict]]) -> list[Evidence]:
-    """Up to MAX_EVIDENCE distinct quotes: the sentence, or the match itself for a region."""
-    evidence: list[Evidence] = []
+#: which evidence is quoted first: the item's own labelled field ("Impression: sialolith."), then
+#: wording in the text, then a sentence that only names the item ("... interpreted by me.")
+QUOTE_ORDER = {"section": 0, "content": 1, "head": 2}
+
+
+def _quotes(doc: Doc, item: str, chosen: list[tuple[Span, dict]], labelled_first: bool = True) -> list[Evidence]:
+    """Up to MAX_EVIDENCE distinct quotes (the first in the note): the sentence, or the match
+    itself for a region; ``labelled_first``: the item's labelled field is quoted first, else the
+    quotes keep the evidence's order."""
+    evidence: list[tuple[int, Evidence]] = []
     seen = set()
     for span, meta in chosen:
         start, end = meta.get("sentence", (span.start_char, span.end_char))
@@ -424,10 +434,12 @@ def _quotes(doc: Doc, item: str, chosen: list[tuple[Span, dict]]) -> list[Eviden
         quote = _clip(doc_text(doc), start, end)
         if (quote.start, quote.end) not in seen:
             seen.add((quote.start, quote.end))
-            evidence.append(quote)
+            evidence.append((QUOTE_ORDER.get(meta.get("kind", "content"), 1), quote))
         if len(evidence) >= MAX_EVIDENCE:
             break
-    return evidence
+    if labelled_first:
+        evidence.sort(key=lambda pair: pair[0])
+    return [quote for _, quote in evidence]
 
 
 def default_suggester():

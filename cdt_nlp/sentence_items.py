@@ -91,7 +91,8 @@ def note_rows(notes: Sequence[Any], checker: Any) -> list[dict[str, Any]]:
     rows = []
     texts = [prepare_note(n.text, checker.max_chars)[1] for n in notes]
     for note, doc in zip(notes, checker.nlp.pipe(texts, batch_size=64), strict=True):
-        results = checker.item_results(doc, info, learned=False)
+        # the evidence in the detector's order, as the classifier was trained on it
+        results = checker.item_results(doc, info, learned=False, labelled_first=False)
         text = doc_text(doc)
         rows.append(
             {

@@ -425,3 +425,18 @@ def test_normalise_text_blanks_struck_out_text(text, struck):
     clean, _ = normalise_text(text)
     assert clean == expected
     assert len(clean) == len(text)
+
+
+def test_the_items_labelled_field_is_quoted_first(checker):
+    """A biller sees the first quote: the impression line, not the sentence that only says the
+    images were interpreted; the classifier's training keeps the detector's order."""
+    note = (
+        "US L SMG performed and interpreted by me. 4 mm echogenic focus with shadowing in the hilum.\n"
+        "Impression: sialolith."
+    )
+    result = checker.check(note, code="D0370")
+    quotes = [e.text for e in result.items["interpretation"].evidence]
+    assert quotes[0] == "Impression: sialolith." and len(quotes) == 2
+    doc = checker.nlp(note)
+    raw = checker.item_results(doc, checker.catalog.get("D0370"), learned=False, labelled_first=False)
+    assert [e.text for e in raw["interpretation"].evidence] == quotes[::-1]
