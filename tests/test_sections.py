@@ -344,6 +344,14 @@ def test_a_history_field_after_other_text_on_its_line_ends_with_its_first_senten
     assert history(text) == "Type 2 diabetes. Hypertension. Benign prostatic hyperplasia."
 
 
+def test_a_labelled_list_keeps_its_first_number_with_its_item(nlp):
+    text = "FINDINGS: ridge 9 mm. IMPRESSION: 1. Adequate bone for implants at #19. 2. No sinus disease."
+    sents = [s.text.strip() for s in nlp(text).sents]
+    assert "IMPRESSION: 1. Adequate bone for implants at #19." in sents
+    # a number after a sentence's end, not a colon, still ends a sentence ("Bone width 6.")
+    assert [s.text.strip() for s in nlp("Bone width 6. Height 9 mm.").sents] == ["Bone width 6.", "Height 9 mm."]
+
+
 def test_charge_lines_of_a_ledger_export_document_nothing(nlp):
     # the fee line's description is the ledger's, not the clinician's: no ultrasound was done here
     text = "  D0370 maxillofacial US capture + interpretation    $255.00   pending\nPost-op check #19, healing well."

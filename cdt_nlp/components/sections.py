@@ -94,6 +94,20 @@ def _last_word(text: str, lo: int, hi: int) -> str | None:
     return text[i:end] if i < end else None
 
 
+def _list_number(text: str, stop: int) -> bool:
+    """Whether the "." at ``stop`` ends a list number ("1.", "12.") that opens the first item of
+    a labelled list ("IMPRESSION: 1. Adequate bone ..."): the number follows a colon."""
+    k = stop
+    while k > 0 and stop - k < 3 and text[k - 1].isdigit():
+        k -= 1
+    if not 0 < stop - k <= 2 or (k > 0 and text[k - 1] not in " \t\n"):
+        return False
+    j = k
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    return j > 0 and text[j - 1] == ":"
+
+
 def _mid_line(text: str, header_start: int) -> bool:
     """Whether a header follows other text on its line (not only bullets, numbers or bars)."""
     lead = text[text.rfind("\n", 0, header_start) + 1 : header_start]
@@ -664,6 +678,8 @@ class SectionDetector:
                 word = _last_word(text, max(0, m.start() - 64), m.start())
                 if word and (word.lower().rstrip(".") in _ABBREVIATIONS or len(word) == 1):
                     continue
+                if _list_number(text, m.start()):
+                    continue  # "IMPRESSION: 1. Adequate bone ...": the number opens its item
             starts.add(m.end())
         # a line that ends with terminal punctuation or is short starts a new sentence
         pos = 0
