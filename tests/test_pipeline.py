@@ -72,7 +72,7 @@ def test_pipeline_factories_are_registered(factory):
 def test_context_not_evidence_rule_drops_the_span_and_leaves_the_others():
     """A NOT_EVIDENCE trigger removes the cue's evidence span altogether (neither present nor
     absent); without that rule the same span stays, read as a negated complaint."""
-    text = "CBCT of #30 read by me: no lesion. Pt c/o pain LR x2 wks."
+    text = "CBCT of #30 read by me; no lesion. Pt c/o pain LR x2 wks."
     nlp = cdt_nlp.load()
 
     def complaint_spans():

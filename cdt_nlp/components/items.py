@@ -7,7 +7,9 @@ Evidence comes from two sources, both described in ``resources/items.json``:
   protocol") becomes evidence with an absent status;
 * cue patterns anywhere in the text, each with optional conditions on its
   sentence (``needs`` a term set such as imaging words, ``excludes`` clinical
-  exam words) and on the section it sits in.
+  exam words, ``excludes_after_colon`` a sentence filter that the part of the
+  sentence before the match's clause ends with, as in "read by me: 6 mm stone")
+  and on the section it sits in.
 
 Each evidence span lands in ``doc.spans["cdt_items"]`` labelled with the item;
 ``span._.cdt`` holds the trigger, section, kind (head/content/section),
@@ -41,6 +43,7 @@ _CUE_FIELDS = {
     "excludes",
     "exclude_sections",
     "excludes_same_sentence",
+    "excludes_after_colon",
     "affirms",
 }
 _ITEM_FIELDS = {
@@ -148,7 +151,8 @@ class ItemDetector:
                 bad = set(cue) - _CUE_FIELDS
                 if bad:
                     raise ValueError(f"items.json: cue of '{item}' has unknown fields {sorted(bad)}")
-                unknown_filters = set(cue.get("excludes_same_sentence", ())) - set(filters) - set(combined)
+                named = set(cue.get("excludes_same_sentence", ())) | set(cue.get("excludes_after_colon", ()))
+                unknown_filters = named - set(filters) - set(combined)
                 unknown_sets = set(cue.get("excludes", ())) - set(compiled_sets)
                 if unknown_filters or unknown_sets:
                     raise ValueError(
@@ -335,6 +339,13 @@ class ItemDetector:
                     start, text, lead = clause()
                     if len(lead.split()) > 2 and not found(self._sets[name], start, text, memo):
                         continue
+                return False
+        after_colon = cue.get("excludes_after_colon", ())
+        if after_colon and clause is not None:
+            # "US L SMG done and read by me: 6 mm stone": what follows the colon of a sentence that
+            # says the study was done here is its result, not a complaint
+            _, _, lead = clause()
+            if lead.rstrip().endswith(":") and any(self._filter_hit(name, sent, lead, memo) for name in after_colon):
                 return False
         for name in cue.get("excludes_same_sentence", ()):
             if not self._filter_hit(name, sent, sent_text, memo):
