@@ -111,6 +111,8 @@ class CheckResult:
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     mismatch: bool = False
     doc: Doc | None = field(default=None, repr=False, compare=False)
+    #: the suggester's probability that the note documents no catalog service (None without a model)
+    no_service_probability: float | None = None
 
     def quoting(self, original: str, index: list[int] | None) -> CheckResult:
         """This result with its evidence quoted from ``original``, the text the pipeline's input
@@ -137,8 +139,17 @@ class CheckResult:
             "fixes": list(self.fixes),
             "warnings": [w.to_dict() for w in self.warnings],
             "suggestions": list(self.suggestions),
+            "no_service_probability": self.no_service_probability,
             "mismatch": self.mismatch,
         }
+
+    @property
+    def best_is_no_service(self) -> bool:
+        """Whether the suggester's best reading is that the note documents no catalog service."""
+        if self.no_service_probability is None:
+            return False
+        top = self.suggestions[0]["probability"] if self.suggestions else 0.0
+        return self.no_service_probability > top
 
 
 @lru_cache(maxsize=1)
@@ -323,6 +334,7 @@ class Checker:
                 passed += CHECK_WEIGHT
         suggestions: list[dict[str, Any]] = []
         mismatch = False
+        no_service = None
         if self.suggester is not None:
             from .features import doc_features
             from .mismatch import mismatch_message
@@ -330,6 +342,7 @@ class Checker:
 
             ranked = self.suggester.suggest(doc_text(doc), doc_features(doc, items))
             suggestions = [s.to_dict() for s in islice((s for s in ranked if s.code != NONE_LABEL), MAX_SUGGESTIONS)]
+            no_service = next((s.to_dict()["probability"] for s in ranked if s.code == NONE_LABEL), 0.0)
             mismatch = self.suggester.is_mismatch(info.code, ranked)
             if mismatch:
                 top = ranked[0]
@@ -358,6 +371,7 @@ class Checker:
             suggestions=suggestions,
             mismatch=mismatch,
             doc=doc,
+            no_service_probability=no_service,
         )
 
 

@@ -62,7 +62,11 @@ def render_text(result: CheckResult, info: CodeInfo) -> str:
         lines.append(click.style("Warnings", bold=True))
         for w in result.warnings:
             lines.append(click.style("  ! ", fg="yellow") + w.message)
-    if result.suggestions:
+    if result.best_is_no_service:
+        lines.append("")
+        text = f"Suggested code: none (no catalog imaging service documented, {result.no_service_probability:.0%})"
+        lines.append(click.style(text, fg="red" if result.mismatch else None, bold=result.mismatch))
+    elif result.suggestions:
         lines.append("")
         best = result.suggestions[0]
         text = f"Suggested code: {best['code']} ({best['probability']:.0%})"

@@ -28,6 +28,7 @@ def test_checker_to_dict_has_exactly_the_documented_keys(checker, code):
         "fixes",
         "warnings",
         "suggestions",
+        "no_service_probability",
         "mismatch",
     ]
     assert list(out["items"]) == list(ITEMS)
@@ -35,7 +36,7 @@ def test_checker_to_dict_has_exactly_the_documented_keys(checker, code):
         assert list(item) == ["present", "required", "evidence", "reason", "found_by", "confidence"]
         for ev in item["evidence"]:
             assert list(ev) == ["text", "start", "end"]
-    assert out["suggestions"] == [] and out["mismatch"] is False
+    assert out["suggestions"] == [] and out["mismatch"] is False and out["no_service_probability"] is None
 
 
 @pytest.mark.parametrize("code", ["D0370"])

@@ -37,6 +37,19 @@ def test_cli_check_text_quotes_evidence_and_fixes(runner, code):
     assert "\x1b[" not in res.output  # no colour when not a terminal
 
 
+def test_cli_check_suggests_no_code_when_no_service_is_documented(runner):
+    """An extraction note billed as D0364: the suggestion line says no catalog service, never the
+    most probable code at a low probability (which a biller could take for the answer)."""
+    note = "Ext #30 today under LA, uneventful. CBCT from last month showed roots close to canal. F/u 1 wk."
+    res = runner.invoke(main, ["check", "-", "--code", "D0364", "--format", "json"], input=note)
+    out = json.loads(res.output)
+    assert out["no_service_probability"] > max(s["probability"] for s in out["suggestions"])
+    res = runner.invoke(main, ["check", "-", "--code", "D0364"], input=note)
+    assert "Suggested code: none (no catalog imaging service documented" in res.output
+    res = runner.invoke(main, ["check", str(EXAMPLE), "--code", "D0370"])
+    assert "Suggested code: D0386" in res.output  # a documented service still names its code
+
+
 @pytest.mark.parametrize("text", ["CC: swelling x3 wk. US L SMG done, 4 mm stone. Impression: sialolith. Plan: refer."])
 def test_cli_check_reads_stdin(runner, text):
     res = runner.invoke(main, ["check", "-", "--code", "D0370", "--format", "json"], input=text)

@@ -376,7 +376,7 @@ class ParquetWriter(Writer):
         super().__init__(path, extra)
         self._pa = pa
         types = {"row": pa.int64(), "score": pa.float64(), "mismatch": pa.bool_()}
-        types["suggested_probability"] = pa.float64()
+        types["suggested_probability"] = types["no_service_probability"] = pa.float64()
         self.schema = pa.schema([(c, types.get(c, pa.string())) for c in self.columns])
         self._writer = pq.ParquetWriter(self.part, self.schema)
 

@@ -111,9 +111,12 @@ class AuditReport:
         for item in row.get("missing") or []:
             self.per_code[code][item] += 1
         top = (row.get("suggestions") or [None])[0]
+        none_p = row.get("no_service_probability")
+        if none_p is not None and none_p > (top["probability"] if top else 0.0):
+            top = {"code": None, "probability": none_p}  # the best reading: no catalog service
         if row.get("mismatch"):
             self.mismatches += 1
-            suggested = top["code"] if top else "none of the catalog's services"
+            suggested = top["code"] if top and top["code"] else "none of the catalog's services"
             self.pairs[(code, suggested)] += 1
             if len(self.mismatch_list) < self.max_listed:
                 self.mismatch_list.append((row["id"], code, suggested, top["probability"] if top else None))

@@ -24,6 +24,7 @@ CHECK_FIELDS: dict[str, Any] = {
     "fixes": [],
     "warnings": [],
     "suggestions": [],
+    "no_service_probability": None,
     "mismatch": None,
 }
 _MISSING = object()
@@ -77,7 +78,7 @@ def result_row(
 def flat_columns(extra: list[str]) -> list[str]:
     """The flat (CSV, Parquet, Excel) column names, in order."""
     cols = ["row", "id", "status", "error", *extra, "code", "score", "mismatch", "suggested_code"]
-    cols += ["suggested_probability", "missing", "fixes", "warnings", "claim_warnings"]
+    cols += ["suggested_probability", "no_service_probability", "missing", "fixes", "warnings", "claim_warnings"]
     for item in ITEMS:
         cols += [f"item.{item}", f"item.{item}.reason", f"item.{item}.evidence", f"item.{item}.found_by"]
     cols.append("suggestions")
@@ -101,6 +102,7 @@ def flatten_row(r: dict[str, Any], extra: list[str], typed: bool = False) -> dic
         "mismatch": r.get("mismatch"),
         "suggested_code": top["code"] if top else None,
         "suggested_probability": top["probability"] if top else None,
+        "no_service_probability": r.get("no_service_probability"),
         "missing": " | ".join(r.get("missing") or []),
         "fixes": " | ".join(r.get("fixes") or []),
         "warnings": " | ".join(w["message"] for w in r.get("warnings") or []),

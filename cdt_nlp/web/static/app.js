@@ -146,7 +146,7 @@ function render(r, note) {
   banner.hidden = !(r.mismatch && mismatch);
   banner.textContent = r.mismatch && mismatch ? `⚠ ${mismatch.message}` : "";
   const top = (r.suggestions || [])[0];
-  $("suggestion").textContent = top
+  $("suggestion").textContent = top && !noServiceBest(r)
     ? `The note best supports ${top.code} (${codes.get(top.code)?.name || ""}), ${Math.round(100 * top.probability)}% sure.`
     : "The note does not document any of the catalog's imaging services.";
 
@@ -183,6 +183,12 @@ function render(r, note) {
   $("result").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
+// the suggester's best reading is "no catalog service" (more probable than any code)
+function noServiceBest(r) {
+  const top = (r.suggestions || [])[0];
+  return r.no_service_probability != null && r.no_service_probability > (top ? top.probability : 0);
+}
+
 function summary(r) {
   const lines = [`Code ${r.code}: documentation score ${r.score.toFixed(1)}/100.`];
   for (const item of ITEMS) {
@@ -192,7 +198,8 @@ function summary(r) {
   (r.missing || []).forEach((item, i) => lines.push(`Fix (${LABELS[item]}): ${r.fixes[i]}`));
   for (const w of r.warnings || []) lines.push(`Warning: ${w.message}`);
   const top = (r.suggestions || [])[0];
-  if (top) lines.push(`Suggested code: ${top.code} (${Math.round(100 * top.probability)}%).`);
+  if (noServiceBest(r)) lines.push("Suggested code: none (no catalog imaging service documented).");
+  else if (top) lines.push(`Suggested code: ${top.code} (${Math.round(100 * top.probability)}%).`);
   return lines.join("\n");
 }
 
