@@ -136,6 +136,21 @@ def test_an_item_the_classifier_found_is_marked_for_review(driver, server):
     assert "classifier" not in findings.text
 
 
+def test_a_note_with_no_service_names_no_code(driver, server):
+    """An extraction note billed as D0364: the page says the note documents no catalog service
+    instead of naming the code the model ranks first among improbable ones; a documented
+    service still names its code."""
+    open_page(driver, server)
+    fill(driver, "Ext #30 today under LA, uneventful. CBCT from last month showed roots close to canal.", "D0364")
+    driver.find_element(By.ID, "check").click()
+    wait_result(driver)
+    text = driver.find_element(By.ID, "suggestion").text
+    assert text == "The note does not document any of the catalog's imaging services."
+    fill(driver, NOTE, "D0370")
+    driver.find_element(By.ID, "check").click()
+    WebDriverWait(driver, 15).until(lambda d: "D0386" in d.find_element(By.ID, "suggestion").text)
+
+
 def test_api_error_is_shown_on_the_page(driver, server):
     open_page(driver, server)
     fill(driver, "   ", "D0370")
