@@ -146,10 +146,15 @@ class CheckResult:
     @property
     def best_is_no_service(self) -> bool:
         """Whether the suggester's best reading is that the note documents no catalog service."""
-        if self.no_service_probability is None:
-            return False
-        top = self.suggestions[0]["probability"] if self.suggestions else 0.0
-        return self.no_service_probability > top
+        return no_service_is_best(self.suggestions, self.no_service_probability)
+
+
+def no_service_is_best(suggestions: list[dict[str, Any]], no_service_probability: float | None) -> bool:
+    """Whether "no catalog service" is more probable than every suggested code (``suggestions``
+    and ``no_service_probability`` as in :meth:`CheckResult.to_dict`; False without a model)."""
+    if no_service_probability is None:
+        return False
+    return no_service_probability > (suggestions[0]["probability"] if suggestions else 0.0)
 
 
 @lru_cache(maxsize=1)
@@ -342,7 +347,7 @@ class Checker:
 
             ranked = self.suggester.suggest(doc_text(doc), doc_features(doc, items))
             suggestions = [s.to_dict() for s in islice((s for s in ranked if s.code != NONE_LABEL), MAX_SUGGESTIONS)]
-            no_service = next((s.to_dict()["probability"] for s in ranked if s.code == NONE_LABEL), 0.0)
+            no_service = next((round(s.probability, 3) for s in ranked if s.code == NONE_LABEL), 0.0)
             mismatch = self.suggester.is_mismatch(info.code, ranked)
             if mismatch:
                 top = ranked[0]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import ITEMS
+from ..checker import no_service_is_best
 
 ITEM_LABELS = {
     "chief_complaint": "Chief complaint / history",
@@ -111,15 +112,15 @@ class AuditReport:
         for item in row.get("missing") or []:
             self.per_code[code][item] += 1
         top = (row.get("suggestions") or [None])[0]
-        none_p = row.get("no_service_probability")
-        if none_p is not None and none_p > (top["probability"] if top else 0.0):
-            top = {"code": None, "probability": none_p}  # the best reading: no catalog service
+        if no_service_is_best(row.get("suggestions") or [], row.get("no_service_probability")):
+            top = None  # the best reading: no catalog service
         if row.get("mismatch"):
             self.mismatches += 1
-            suggested = top["code"] if top and top["code"] else "none of the catalog's services"
+            suggested = top["code"] if top else "none of the catalog's services"
             self.pairs[(code, suggested)] += 1
             if len(self.mismatch_list) < self.max_listed:
-                self.mismatch_list.append((row["id"], code, suggested, top["probability"] if top else None))
+                probability = top["probability"] if top else row.get("no_service_probability")
+                self.mismatch_list.append((row["id"], code, suggested, probability))
         entry = (
             row["row"],
             row["id"],
