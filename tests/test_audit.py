@@ -174,6 +174,25 @@ def test_audit_a_quote_left_open_does_not_swallow_the_rows_after_it(tmp_path):
     assert summary.rows == 5
 
 
+def test_audit_a_stray_quote_closed_by_a_later_row_does_not_merge_the_rows(tmp_path):
+    """'2,"bad ""quote,D0370' leaves a quote open that the next row's quoted text closes, with the
+    right number of fields: the rows must not merge into one; a real multi-line note whose lines
+    hold commas stays one row."""
+    src = tmp_path / "merged.csv"
+    note = "CC: swelling, pain x3 mo.\nUS L SMG by me, read: 4 mm stone, hilum.\nImpression: sialolith."
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("id,text,code\n")
+        fh.write('a,"bad ""quote,D0370\n')
+        fh.write(f'b,"{GOOD[1][1]}",D0364\n')
+        fh.write(f'c,"{note}",D0370\n')
+    out = tmp_path / "out.jsonl"
+    audit(str(src), str(out), AuditOptions(jobs=1))
+    rows = read_output(out)
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert [r["status"] for r in rows] == ["error", "ok", "ok"]
+    assert "quote that is never closed" in rows[0]["error"]
+
+
 def test_audit_bad_jsonl_lines_are_error_rows(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(

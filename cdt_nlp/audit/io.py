@@ -98,6 +98,14 @@ class _PhysicalLines:
         self.count -= len(lines)
 
 
+def _rows_of_their_own(lines: list[str], width: int) -> bool:
+    """Whether every one of ``lines`` is a complete row by itself (balanced quotes, ``width``
+    fields): then a record that swallowed them was opened by a stray quote, even when the quote
+    that closed it happened to leave the right number of fields. The last line of a real
+    multi-line field always holds its closing quote, so its quotes never balance."""
+    return all(line.count('"') % 2 == 0 and len(next(csv.reader([line]), [])) == width for line in lines)
+
+
 class CsvReader(Reader):
     """CSV rows in order. A quote left open inside a field ('2,"BROKEN ...' with no closing
     quote) makes the parser read on through the following lines as one field; when such a
@@ -146,7 +154,7 @@ class CsvReader(Reader):
                 continue
             if not values or (len(values) == 1 and values[0] == ""):
                 continue  # blank line
-            if len(values) != width and len(lines.taken) > 1:
+            if len(lines.taken) > 1 and (len(values) != width or _rows_of_their_own(lines.taken[1:], width)):
                 # a quote left open: the first line is the bad row, the rest are read again
                 first = lines.taken[0]
                 lines.give_back(lines.taken[1:])
