@@ -247,8 +247,13 @@ class Checker:
         for span in doc.spans.get(ITEM_KEY, []):
             by_item[span.label_].append(span)
         results = {}
+        # sentences that arrange what happens next ("Pt to come back for results once the read is
+        # in"): a result deferred there is the plan's, not an empty field of the report
+        plan_sentences = {
+            meta_of(s).get("sentence") for s in by_item["follow_up"] if meta_of(s).get("status") == "present"
+        }
         for item in ITEMS:
-            statuses = _statuses(item, by_item[item], facts, self._measurement)
+            statuses = _statuses(item, by_item[item], facts, self._measurement, plan_sentences)
             present_spans = [(s, m) for s, m, st in statuses if st == "present"]
             if present_spans:
                 reason, chosen = None, present_spans
@@ -380,9 +385,12 @@ class Checker:
         )
 
 
-def _statuses(item: str, spans: list[Span], facts: Any, measurement: Any) -> list[tuple[Span, dict, str]]:
+def _statuses(
+    item: str, spans: list[Span], facts: Any, measurement: Any, plan_sentences: set = frozenset()
+) -> list[tuple[Span, dict, str]]:
     """Each evidence span with its final status after the note-level rules (``measurement``: the
-    pattern of a measured finding)."""
+    pattern of a measured finding; ``plan_sentences``: the (start, end) of sentences that state a
+    follow-up)."""
 
     def measured_finding(span: Span, meta: dict) -> bool:
         if item != "findings":
@@ -405,7 +413,10 @@ def _statuses(item: str, spans: list[Span], facts: Any, measurement: Any) -> lis
     if item in IMAGING_ITEMS:
         # an explicit "IMPRESSION: deferred" outweighs loose wording elsewhere, unless the item's
         # own header or name is affirmed somewhere
-        explicit = [(m.get("kind") in ("head", "section"), st) for _, m, st in out]
+        explicit = [
+            (m.get("kind") == "section" or (m.get("kind") == "head" and not _plan_for_results(m, plan_sentences)), st)
+            for _, m, st in out
+        ]
         if any(e and st in EXPLICIT_ABSENCE for e, st in explicit) and not any(
             e and st == "present" for e, st in explicit
         ):
@@ -433,6 +444,12 @@ def _statuses(item: str, spans: list[Span], facts: Any, measurement: Any) -> lis
         if any(st in ("empty", "deferred") for st in fields) and "present" not in heads:
             out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
     return out
+
+
+def _plan_for_results(meta: dict, plan_sentences: set) -> bool:
+    """Whether a head cue is "results" in a sentence that arranges a follow-up ("Pt to come back
+    for results once the read is in"): the plan to give the results, not a field left empty."""
+    return meta.get("sentence") in plan_sentences and str(meta.get("trigger", "")).lower() in ("result", "results")
 
 
 #: which evidence is quoted first: the item's own labelled field ("Impression: sialolith."), then
