@@ -256,6 +256,12 @@ class SectionDetector:
             rf"(?P<h>(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)",
             re.IGNORECASE | re.MULTILINE,
         )
+        #: a form's question with its answer on the line ("Findings? ***", "Why CBCT? Y - PA shows an
+        #: extra root"): a known header, or a label with a header prefix, ending in "?" at a line start
+        self._form_question = fastre.compile(
+            rf"(?m)^[ \t]*(?P<h>(?:{alt})|(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*\?[ \t]*(?=[^\s?])",
+            re.IGNORECASE,
+        )
         suffixes = rules.get("header_suffixes", {})
         #: (label suffix, section) for unknown labels that end in a telling word ("Dr. Kemp's question:")
         self._suffixes = sorted(
@@ -390,6 +396,14 @@ class SectionDetector:
                 header = m.group("h")
                 section = self._header_to_section.get(SPACES.sub(" ", header.lower()), "other")
                 hits.setdefault(m.start("h"), (m.end(), section, header))
+        if "?" in text:
+            for m in self._form_question.finditer(text):
+                label = SPACES.sub(" ", m.group("h").lower())
+                section = self._header_to_section.get(label) or next(
+                    (name for prefix, name in self._prefixes if label.startswith(prefix)), None
+                )
+                if section is not None:
+                    hits.setdefault(m.start("h"), (m.end(), section, m.group("h")))
         # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
         for m in self._prefix_label.finditer(text):
             label_text = m.group("h")
