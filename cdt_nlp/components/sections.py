@@ -284,6 +284,9 @@ class SectionDetector:
         # at a line start or a one-line export's field start ("... | [copied from 4/16] CC: ...")
         self._prior_open = fastre.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*(?:{openers})\b")
         self._prior_marker = re.compile(rf"(?i)(?<!\w)(?:{markers})")
+        copied = prior.get("copied_fields", {})
+        self._copied_sections = frozenset(copied.get("sections", []))
+        self._copied_marker = re.compile(copied.get("marker", "(?!)"), re.IGNORECASE)
         self._entry_start = re.compile(rf"(?im)(?:^|(?<=\|)|(?<=///))[ \t]*[*#>\[(]*[ \t]*(?:{entries})")
         billing = term_alternation(rules.get("billing_comments", {}).get("openers", [])) or "(?!)"
         #: a cheap first test: an opener word anywhere
@@ -547,6 +550,28 @@ class SectionDetector:
 
         return self._blocks(self._prior_open, text, block_end)
 
+    def copied_fields(self, text: str, sections: list[Section]) -> list[tuple[int, int, int]]:
+        """Fields written at another encounter, as (start, opener end, end): a plan, findings or
+        impression field (``copied_fields`` in sections.json) whose body opens with a copy marker
+        ("P: [carried] CBCT then ext consult") or whose header follows one at its line start
+        ("[Copied fwd 05/05] Plan: ext #2")."""
+        if "[" not in text and "(" not in text:
+            return []
+        blocks = []
+        for section in sections:
+            if section.name not in self._copied_sections:
+                continue
+            line_start = text.rfind("\n", 0, section.start) + 1
+            line_end = text.find("\n", section.body_start, section.end)
+            end = section.end if line_end == -1 else line_end  # the field's line
+            before = self._copied_marker.fullmatch(text[line_start : section.start].strip())
+            opens = self._copied_marker.match(text[section.body_start : end].lstrip())
+            if before is not None:
+                blocks.append((line_start, section.body_start, end))
+            elif opens is not None:
+                blocks.append((section.start, section.body_start, end))
+        return blocks
+
     def billing_blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Billing-office comments (``billing_comments`` in sections.json), as (start, opener end,
         end): from "[CODER:" to its closing bracket (or a blank line), or from a "CODER 4/6:" line
@@ -570,6 +595,7 @@ class SectionDetector:
         ``prior_note`` or ``billing_note`` section (OTHER_ENCOUNTER_SECTIONS); a section the
         block interrupts ends where the block starts."""
         blocks = [(*b, "prior_note") for b in self.prior_blocks(text)]
+        blocks += [(*b, "prior_note") for b in self.copied_fields(text, sections)]
         blocks += [(*b, "billing_note") for b in self.billing_blocks(text)]
         blocks += [(m.start(), m.start(), m.end(), "billing_note") for m in self._charge_line.finditer(text)]
         if not blocks:
