@@ -542,6 +542,13 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
             "sialoendoscopy",
             "ultrasound",
         ),
+        # a referral letter thanking the specialist for the study it asks for
+        (
+            "Dear Dr Pham, thank you for seeing Lachlan for a small volume CBCT of the lower right. "
+            "On the OPG I took on 10/09 the 48 roots overlie the canal.",
+            "cbct",
+            "panoramic",
+        ),
     ],
 )
 def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
