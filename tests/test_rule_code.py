@@ -852,3 +852,14 @@ def test_a_study_dated_by_month_and_year_is_an_earlier_one(checker):
     facts = checker.nlp("INDICATIONS: pain despite splint. IMAGING: see MRI 01/2031. Arthroscope placed.")._.cdt_facts
     assert "mri" not in facts.performed
     assert "mri" in facts.prior
+
+
+def test_a_hospital_report_forwarded_to_the_dentist_was_captured_and_read_there(checker):
+    note = (
+        "Forwarded from St. Catherine Regional Medical Center - Dept of Radiology\n"
+        "EXAM: MRI MANDIBLE W/WO CONTRAST\nFINDINGS: Abnormal marrow signal L mandibular body.\n"
+        "IMPRESSION: Concerning for osteomyelitis.\nDictated by: A. Chen MD\n"
+        "Dr. Brooks (our office): pt seen at the ED, admitted by ENT who ordered the MRI; hospital's report above."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.outside_images and facts.read_elsewhere
