@@ -83,6 +83,9 @@ class ServiceFacts:
     #: the report": the MRI is read elsewhere, the CBCT here)
     own_read_of: set[str] = field(default_factory=set)
     read_elsewhere_of: set[str] = field(default_factory=set)
+    #: the images were read elsewhere and that reader's report is quoted in the note ("Their report
+    #: rec'd today, pasted below"): its findings and impression sections are not this provider's read
+    quoted_outside_report: bool = False
 
     @property
     def named_fields_of_view(self) -> list[str]:
@@ -205,6 +208,7 @@ class ServiceDetector:
         self._reacquired = compile_list(spec["reacquired"])
         # "None of these services has been performed yet" (a pre-treatment estimate): all still planned
         self._none_yet = compile_list(spec.get("none_performed_yet", []))
+        self._report_received = compile_list(spec.get("report_received", []))
         # one RE2 pass over the note says which mention patterns can match in it at all
         self._prescan = fastre.PatternSet([regex for _, _, regex in self._groups])
 
@@ -326,6 +330,9 @@ class ServiceDetector:
             facts.postprocessing.clear()
         with_content = {s.name for s in sections if s.body_status is None}
         facts.report_sections = {"findings", "impression"} <= with_content
+        if facts.read_elsewhere and not facts.own_read and self._report_received.search(text) is not None:
+            facts.quoted_outside_report = True
+            facts.report_sections = False
         facts.own_read_of = self._read_subjects(doc, spans, "flag:own_read")
         facts.read_elsewhere_of = self._read_subjects(doc, spans, "flag:read_elsewhere")
         doc.spans[SPAN_KEY] = spans
