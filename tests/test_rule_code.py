@@ -863,3 +863,12 @@ def test_a_hospital_report_forwarded_to_the_dentist_was_captured_and_read_there(
     )
     facts = checker.nlp(note)._.cdt_facts
     assert facts.outside_images and facts.read_elsewhere
+
+
+def test_a_read_by_the_dentist_who_took_the_scan_is_an_own_read(checker):
+    note = (
+        "Limited CBCT lower L molar area captured, 2nd exposure diagnostic. Clinical result of 2nd scan "
+        "(read by Dr Amiri who took it): #19 distal root vertical radiolucent line. Consistent with VRF #19."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.own_read
