@@ -872,3 +872,22 @@ def test_a_read_by_the_dentist_who_took_the_scan_is_an_own_read(checker):
     )
     facts = checker.nlp(note)._.cdt_facts
     assert facts.own_read
+
+
+@pytest.mark.parametrize(
+    ("note", "modality"),
+    [
+        (
+            "SOFT TISSUE ORDER FORM\nSymptoms? Y - swelling under L jaw x 10 days\nUS performed today? N - unit booked",
+            "ultrasound",
+        ),
+        ("ENDO FORM\nC/O? Y - #30 cold pain 2 wk\nCBCT taken? No - pt 9 wk pregnant, deferred", "cbct"),
+    ],
+)
+def test_a_form_question_answered_no_is_a_study_not_done(checker, note, modality):
+    assert modality not in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_form_question_answered_yes_is_a_study_done(checker):
+    note = "SALIVARY FORM\nUS performed by this provider? Y - 12 MHz linear, L parotid"
+    assert "ultrasound" in checker.nlp(note)._.cdt_facts.performed

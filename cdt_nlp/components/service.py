@@ -52,6 +52,8 @@ LABEL_ANSWER_TOKENS = 10
 #: how far after a mention a post-negation is looked for: far enough for the site the study names
 #: ("Ultrasound of her L parotid was not done")
 POST_NEGATION_TOKENS = 8
+#: tokens of the answer read after a question that names a study ("CBCT taken? N")
+FORM_ANSWER_TOKENS = 2
 #: a clause break followed by a subject: the words before it belong to another clause
 _NEW_CLAUSE = re.compile(r"[,;:]\s+(?:i|we|she|he|they)\b", re.IGNORECASE)
 
@@ -252,7 +254,11 @@ class ServiceDetector:
         if clause_starts:
             window = window[clause_starts[-1] :]
         before = tokens_text(doc, max(sent_start, first - 4), first)
-        after = tokens_text(doc, last, min(sent_end, last + POST_NEGATION_TOKENS))
+        after_end = min(sent_end, last + POST_NEGATION_TOKENS)
+        if after_end == sent_end < len(doc) and doc[sent_end - 1].text == "?":
+            # a form's question and its answer ("US performed today? N - unit booked")
+            after_end = min(len(doc), sent_end + FORM_ANSWER_TOKENS)
+        after = tokens_text(doc, last, after_end)
         if self._negations.search(before) or self._post_negations.search(after):
             return "negated"
         if last < sent_end and doc[last].text == ":":
