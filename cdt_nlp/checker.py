@@ -35,7 +35,7 @@ IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 LEARNED_VETOES = {
     "chief_complaint": ("study_done_here",),
     "rationale": ("patient_request",),
-    "follow_up": ("negated_plan",),
+    "follow_up": ("negated_plan", "consent_boilerplate"),
 }
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
