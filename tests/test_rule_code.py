@@ -770,9 +770,15 @@ def test_an_uploaded_dicom_from_another_site_is_outside_images(checker):
             "tmj_radiograph",
         ),
         ("L parotid swelling. The ultrasound was postponed: probe fault. Warm compresses meanwhile.", "ultrasound"),
+        # a form's question answered no on its line
+        (
+            "SOFT TISSUE ORDER FORM\nSymptoms? Y - swelling under L jaw x 10 days\nUS performed today? N - unit booked",
+            "ultrasound",
+        ),
+        ("ENDO FORM\nC/O? Y - #30 cold pain 2 wk\nCBCT taken? No - pt 9 wk pregnant, deferred", "cbct"),
     ],
 )
-def test_a_study_only_considered_wished_for_or_postponed_is_not_performed(checker, note, modality):
+def test_a_study_only_considered_wished_for_postponed_or_answered_no_is_not_performed(checker, note, modality):
     assert modality not in checker.nlp(note)._.cdt_facts.performed
 
 
@@ -854,38 +860,28 @@ def test_a_study_dated_by_month_and_year_is_an_earlier_one(checker):
     assert "mri" in facts.prior
 
 
-def test_a_hospital_report_forwarded_to_the_dentist_was_captured_and_read_there(checker):
-    note = (
-        "Forwarded from St. Catherine Regional Medical Center - Dept of Radiology\n"
-        "EXAM: MRI MANDIBLE W/WO CONTRAST\nFINDINGS: Abnormal marrow signal L mandibular body.\n"
-        "IMPRESSION: Concerning for osteomyelitis.\nDictated by: A. Chen MD\n"
-        "Dr. Brooks (our office): pt seen at the ED, admitted by ENT who ordered the MRI; hospital's report above."
-    )
-    facts = checker.nlp(note)._.cdt_facts
-    assert facts.outside_images and facts.read_elsewhere
-
-
-def test_a_read_by_the_dentist_who_took_the_scan_is_an_own_read(checker):
-    note = (
-        "Limited CBCT lower L molar area captured, 2nd exposure diagnostic. Clinical result of 2nd scan "
-        "(read by Dr Amiri who took it): #19 distal root vertical radiolucent line. Consistent with VRF #19."
-    )
-    facts = checker.nlp(note)._.cdt_facts
-    assert facts.own_read
-
-
 @pytest.mark.parametrize(
-    ("note", "modality"),
+    ("note", "flags"),
     [
+        # a hospital's report forwarded to the dentist: captured and read there
         (
-            "SOFT TISSUE ORDER FORM\nSymptoms? Y - swelling under L jaw x 10 days\nUS performed today? N - unit booked",
-            "ultrasound",
+            "Forwarded from St. Catherine Regional Medical Center - Dept of Radiology\n"
+            "EXAM: MRI MANDIBLE W/WO CONTRAST\nFINDINGS: Abnormal marrow signal L mandibular body.\n"
+            "IMPRESSION: Concerning for osteomyelitis.\nDictated by: A. Chen MD\n"
+            "Dr. Brooks (our office): pt seen at the ED, admitted by ENT who ordered the MRI; hospital's report above.",
+            ("outside_images", "read_elsewhere"),
         ),
-        ("ENDO FORM\nC/O? Y - #30 cold pain 2 wk\nCBCT taken? No - pt 9 wk pregnant, deferred", "cbct"),
+        # read by the dentist who took the scan: an own read
+        (
+            "Limited CBCT lower L molar area captured, 2nd exposure diagnostic. Clinical result of 2nd scan "
+            "(read by Dr Amiri who took it): #19 distal root vertical radiolucent line. Consistent with VRF #19.",
+            ("own_read",),
+        ),
     ],
 )
-def test_a_form_question_answered_no_is_a_study_not_done(checker, note, modality):
-    assert modality not in checker.nlp(note)._.cdt_facts.performed
+def test_who_captured_and_who_read_named_in_passing(checker, note, flags):
+    facts = checker.nlp(note)._.cdt_facts
+    assert all(getattr(facts, flag) for flag in flags)
 
 
 def test_a_form_question_answered_yes_is_a_study_done(checker):
