@@ -421,14 +421,14 @@ def _statuses(
             e and st == "present" for e, st in explicit
         ):
             out = [(s, m, "overridden" if st == "present" else st) for s, m, st in out]
+        if facts.quoted_outside_report and item == "interpretation":
+            # the impression of the other reader's report quoted in the note is theirs
+            out = [(s, m, "deferred" if st == "present" else st) for s, m, st in out]
         # the read went to someone else and nothing says this provider read it (no own read, no
         # findings-and-impression report, no post-processing done here): loose conclusion-like
         # wording in the text ("most likely a reactive node") is not this provider's interpretation,
         # and a technique line or exam text is no finding of the study; a measured finding ("duct
         # 3 mm", a technologist's record of what was on screen) stays
-        if facts.quoted_outside_report and item == "interpretation":
-            # the impression of the other reader's report quoted in the note is theirs
-            out = [(s, m, "deferred" if st == "present" else st) for s, m, st in out]
         if facts.read_elsewhere and not (facts.own_read or facts.report_sections or facts.postprocessing):
             out = [
                 (

@@ -352,6 +352,11 @@ class SectionDetector:
         """Whether the note is laid out as Problem / Intervention / Evaluation ("I:" and "E:" lines)."""
         return bool(self._pie_markers) and all(m.search(text) is not None for m in self._pie_markers)
 
+    def _prefix_section(self, label: str) -> str | None:
+        """The section a label names by its prefix ("why cbct" -> rationale; ``header_prefixes``,
+        the longest prefix first), or ``None``; ``label`` is lower-case with single spaces."""
+        return next((name for prefix, name in self._prefixes if label.startswith(prefix)), None)
+
     def find_sections(self, text: str) -> list[Section]:
         hits: dict[int, tuple[int, str, str]] = {}
         answers = self._question_and_answer(text)
@@ -402,9 +407,7 @@ class SectionDetector:
         if "?" in text:
             for m in self._form_question.finditer(text):
                 label = SPACES.sub(" ", m.group("h").lower())
-                section = self._header_to_section.get(label) or next(
-                    (name for prefix, name in self._prefixes if label.startswith(prefix)), None
-                )
+                section = self._header_to_section.get(label) or self._prefix_section(label)
                 if section is not None:
                     hits.setdefault(m.start("h"), (m.end(), section, m.group("h")))
         # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
@@ -415,8 +418,7 @@ class SectionDetector:
             start = m.start("h")
             if start not in hits:
                 label = SPACES.sub(" ", label_text.lower())
-                section = next(name for prefix, name in self._prefixes if label.startswith(prefix))
-                hits[start] = (m.end(), section, label_text)
+                hits[start] = (m.end(), self._prefix_section(label), label_text)
         # any other short "Label:" at a line start ends the previous section, unless it overlaps a
         # named header (generic hits never overlap each other: finditer moves past each match)
         named = sorted((st, e) for st, (e, _, _) in hits.items())
@@ -432,7 +434,7 @@ class SectionDetector:
                 continue  # a sentence that ends in a colon
             if not (inside or covers) and not self._sentence_label.match(label_text):
                 label = SPACES.sub(" ", label_text.lower())
-                section = next((name for prefix, name in self._prefixes if label.startswith(prefix)), None) or next(
+                section = self._prefix_section(label) or next(
                     (name for suffix, name in self._suffixes if label.endswith(suffix)), "other"
                 )
                 hits[start] = (m.end(), section, m.group("h"))
