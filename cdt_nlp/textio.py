@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
 from typing import NamedTuple
 
 from . import fastre
 from .errors import CdtError
+from .rules import load_rules
 
 #: notes longer than this are refused (a 10 MB export is a file, not a note)
 MAX_CHARS = 1_000_000
@@ -225,6 +227,108 @@ def _retracted_as_blank(text: str) -> str:
     return _blank(text, spans)
 
 
+#: punctuation a speech recogniser wrote out as words because the dictator's commands were not
+#: carried out ("swelling under the jaw comma referred by Dr P period new paragraph IMPRESSION colon
+#: sialolith"); the words before each mark are checked in :func:`_spoken_marks_as_punctuation`
+_SPOKEN_MARK = re.compile(
+    r"[ \t]*\b(?:(?P<para>new paragraph|new line|next line)|(?P<comma>comma)|(?P<stop>period|full stop)"
+    r"|(?P<colon>colon)|(?P<semi>semicolon|semi-colon))\b(?P<trail>[ \t]*[.,:;](?!\w))?[ \t]*",
+    re.IGNORECASE,
+)
+#: the cheap test for a note that may hold spoken marks (an RE2 scan; most notes hold none)
+_SPOKEN_WORD = fastre.compile(
+    r"\b(?:comma|period|full stop|new paragraph|new line|next line|colon|semicolon|semi-colon)\b", re.IGNORECASE
+)
+#: a note is read as raw dictation only when it says at least this many marks other than "colon"
+_SPOKEN_MARKS_MIN = 2
+#: "period" as a word: "a period of", "the waiting period", "a 2-week period"
+_PERIOD_WORD_BEFORE = re.compile(
+    r"\b(?:a|the|this|that|same|short|long|waiting|grace|trial|healing|observation|time|"
+    r"\d+[- ]?(?:day|week|month|year|hour)s?)[ \t]*$",
+    re.IGNORECASE,
+)
+#: "colon" as a word: the bowel ("hx colon ca", "sigmoid colon"); a spoken colon follows a header
+_COLON_WORD_BEFORE = re.compile(r"\b(?:the|of|sigmoid|ascending|descending|transverse|hx|h/o|pmh)[ \t]*$", re.I)
+#: a spoken colon ends a header: at most this many words since the last stop or line break
+_SPOKEN_HEADER_WORDS = 4
+
+
+def _spoken_marks_as_punctuation(text: str) -> str:
+    """``text`` with punctuation dictated as words read as the marks (same length: each spoken mark
+    becomes its mark padded with spaces, "new paragraph" a line break), so "exam colon mri floor of
+    mouth period new paragraph impression colon ranula" reads "exam: mri floor of mouth.
+    impression: ranula" with its header. Only in a note that says at least two marks other than
+    "colon"; "period" after "a", "the", "waiting", ... or before "of", and "colon" after "the",
+    "sigmoid", "hx", ... or more than a header's few words after a stop, stay words."""
+    found, last_break = [], 0
+    for m in _SPOKEN_MARK.finditer(text):
+        before = text[max(0, m.start() - 40) : m.start()]
+        after = text[m.end() : m.end() + 3].lower()
+        if m.group("stop") and (_PERIOD_WORD_BEFORE.search(before) or after.startswith("of")):
+            continue
+        if m.group("comma") or m.group("stop") or m.group("semi") or m.group("colon"):
+            if not before or not (before[-1].isalnum() or before[-1] in ")%\"'"):
+                continue  # a mark is said after a word
+        if m.group("colon"):
+            line = re.split(r"[.;:!?\n]", text[max(last_break, m.start() - 80) : m.start()])[-1]
+            if _COLON_WORD_BEFORE.search(before) or len(line.split()) > _SPOKEN_HEADER_WORDS:
+                continue
+        found.append(m)
+        if not m.group("comma"):
+            last_break = m.end()
+    if sum(1 for m in found if not m.group("colon")) < _SPOKEN_MARKS_MIN:
+        return text
+    pieces, last = [], 0
+    for m in found:
+        mark = (
+            "\n"
+            if m.group("para")
+            else ","
+            if m.group("comma")
+            else ":"
+            if m.group("colon")
+            else ";"
+            if m.group("semi")
+            else "."
+        )
+        width = m.end() - m.start()
+        pieces.append(text[last : m.start()])
+        pieces.append(" " * (width - 1) + mark if mark == "\n" else mark + " " * (width - 1))
+        last = m.end()
+    pieces.append(text[last:])
+    return _spoken_headers_as_labels("".join(pieces))
+
+
+@cache
+def _spoken_header_start() -> re.Pattern[str]:
+    """A header phrase of sections.json's ``spoken_headers`` said at the start of a sentence, and
+    the space after it, unless a word of its ``not_before`` follows ("Findings were ...")."""
+    spoken = load_rules("sections.json").get("spoken_headers", {})
+    phrases = sorted(spoken.get("headers", {}), key=len, reverse=True)
+    alt = "|".join(re.escape(p).replace(r"\ ", r"[ \t]+") for p in phrases) or "(?!)"
+    not_before = "|".join(map(re.escape, spoken.get("not_before", []))) or "(?!)"
+    return re.compile(
+        rf"(?:^|(?<=[.;!?\n])|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}}))[ \t]*(?:{alt})(?P<gap>[ \t]|\.(?=[ \t]*$))"
+        rf"(?![ \t]*(?:{not_before})\b)(?=[ \t]*(?:\w|$))",
+        re.IGNORECASE | re.MULTILINE,
+    )
+
+
+def _spoken_headers_as_labels(text: str) -> str:
+    """In dictation read by :func:`_spoken_marks_as_punctuation`, a header said at the start of a
+    sentence ("Findings number 19 mesial root ...") ends with a colon, as a typed header would (same
+    length: the space after it becomes ":"); one said with a stop and a new paragraph after it
+    ("Chief complaint period new paragraph ...") is a field left empty, and reads "Chief complaint:."
+    (the stop's padding holds the ".")."""
+    colons, stops = [], []
+    for m in _spoken_header_start().finditer(text):
+        gap = m.start("gap")
+        colons.append(gap)
+        if text[gap] == "." and text[gap + 1 : gap + 2] == " ":
+            stops.append(gap + 1)
+    return _replace_at(_replace_at(text, colons, ":"), stops, ".")
+
+
 #: template macros an EHR left unexpanded: SmartLinks ("@FOLLOWUP@"), SmartPhrase names
 #: (".CBCTFINDINGS", after a space or a colon and not before one, so neither "done.FINDINGS:" nor a
 #: sentence run into the last one, "(pano equivocal).CBCT taken", is read as a macro) and
@@ -406,8 +510,9 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
     ("2026-03-04 09:12 jdoe:") becomes "|" and the middle bar of a two-column table row
     ("| Findings |  |") becomes ":", text struck out in a revision history is blanked
     (:func:`_struck_out_as_blank`), form check boxes read as the choices they record
-    (:func:`_boxes_as_choices`), and what a dictator withdrew and unexpanded template macros are
-    blanked (:func:`_retracted_as_blank`, :func:`_macros_as_blank`; same length: no offset
+    (:func:`_boxes_as_choices`), what a dictator withdrew and unexpanded template macros are
+    blanked (:func:`_retracted_as_blank`, :func:`_macros_as_blank`), and punctuation dictated as
+    words reads as the marks (:func:`_spoken_marks_as_punctuation`; all same length: no offset
     moves). The second value is
     ``None`` when nothing changed; otherwise it has one offset into ``text`` per character of the
     result, plus ``len(text)`` at the end, so result offsets ``start:end`` map back to
@@ -425,6 +530,8 @@ def normalise_text(text: str) -> tuple[str, list[int] | None]:
         spaced = _boxes_as_choices(spaced)
     if _RETRACTION.search(spaced) is not None:
         spaced = _retracted_as_blank(spaced)
+    if _SPOKEN_WORD.search(spaced) is not None:
+        spaced = _spoken_marks_as_punctuation(spaced)
     if ("@" in spaced or "{" in spaced or "." in spaced) and _MACRO.search(spaced) is not None:
         spaced = _macros_as_blank(spaced)
     # an identity map when only those changed something: quotes still come from ``text``

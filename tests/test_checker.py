@@ -270,6 +270,39 @@ def test_normalise_text_blanks_unexpanded_template_macros(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # punctuation dictated as words reads as the marks, and a header said after it gets its colon
+        (
+            "exam colon mri floor of mouth period new paragraph impression colon ranula comma left period",
+            "exam:      mri floor of mouth.                    \nimpression:      ranula,      left.      ",
+        ),
+        (
+            "Chief complaint period. New paragraph. CBCT done comma read by me period Findings two canals.",
+            "Chief complaint:.                     \nCBCT done,      read by me.       Findings:two canals.",
+        ),
+        # a header followed by a word of its not_before list stays a word ("Findings were ...")
+        (
+            "Scan done comma no stone period Findings were normal.",
+            "Scan done,      no stone.       Findings were normal.",
+        ),
+        # one spoken mark is not dictation; "period" and "colon" used as words stay
+        ("Pain for a period of 3 weeks, comma splice.", "Pain for a period of 3 weeks, comma splice."),
+        (
+            "Hx colon ca comma on chemo period waiting period applies",
+            "Hx colon ca,      on chemo.       waiting period applies",
+        ),
+    ],
+)
+def test_normalise_text_reads_spoken_punctuation(text, expected):
+    from cdt_nlp.textio import normalise_text
+
+    clean, index = normalise_text(text)
+    assert clean == expected and len(clean) == len(text)
+    assert (index is not None) is (clean != text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # a two-column table row reads as "Label: value"
         ("| Findings  |       |\n| FOV | 8 x 8 cm |", "| Findings  :       |\n| FOV : 8 x 8 cm |"),
         # rows of wider tables and bars inside a line stay as they are
