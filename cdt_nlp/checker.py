@@ -31,12 +31,12 @@ IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: sentence filters (items.json) that keep a sentence from being an item's learned evidence,
 #: whatever the classifier says: a sentence saying the study was done or read here is no
 #: complaint, a request by the patient or family is no clinical reason, and a sentence that opens
-#: by negating a visit or plan ("No further appointments booked.") or naming today's visit ("Pt
-#: seen for recall.") is no plan
+#: by negating a visit or plan ("No further appointments booked."), saying the plan is not made
+#: ("Plan to be discussed.") or naming today's visit ("Pt seen for recall.") is no plan
 LEARNED_VETOES = {
     "chief_complaint": ("study_done_here",),
     "rationale": ("patient_request",),
-    "follow_up": ("negated_plan", "consent_boilerplate", "visit_reason_recall"),
+    "follow_up": ("negated_plan", "plan_not_made", "consent_boilerplate", "visit_reason_recall"),
 }
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
