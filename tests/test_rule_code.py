@@ -500,6 +500,9 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
         # ... also when the size of the volume follows the abbreviation
         ("Made a DVT small volume of 26 to 27 today, evaluated by myself.", "cbct"),
         ("DVT 8x5 of the upper left taken here this morning.", "cbct"),
+        # written in German: "DVT" with a German word after or before it
+        ("DVT OK+UK (großes Volumen, beide Kiefer) angefertigt, da Implantate geplant sind.", "cbct"),
+        ("Pat. Weber, 28 J. Heute aufgenommen; im DVT zeigt sich eine Aufhellung apikal 46.", "cbct"),
         # Spanish and French names of the studies
         ("TC de haz cónico de todo el maxilar superior, lo informo yo mismo.", "cbct"),
         ("Se realiza RM de ambas ATM en nuestra unidad, boca cerrada y abierta.", "mri"),
@@ -625,6 +628,7 @@ def test_a_deep_vein_thrombosis_is_not_a_cone_beam(checker):
     for note in (
         "PMH: DVT 2019, on apixaban. Pano today: caries #30, no periapical lesion.",
         "Hx: DVT 3 years ago, on warfarin, INR 2.4 today. Bitewings: no new caries.",
+        "Hx of a DVT in 2021, on rivaroxaban. PA #19: widened PDL, no lesion.",
     ):
         assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
 
