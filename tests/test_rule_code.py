@@ -552,6 +552,35 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
             "cbct",
             "panoramic",
         ),
+        # a study the note says it needs or requests, without an article
+        (
+            "PA #9 taken: buccal plate status unknown from PA; need CBCT of ant maxilla before we plan placement.",
+            "cbct",
+            "intraoral_film",
+        ),
+        (
+            "Pano today unremarkable. I am requesting MRI of both TMJs, closed and open mouth, to confirm the disc.",
+            "mri",
+            "panoramic",
+        ),
+        # an e-mail subject naming the request, and a scan moved to another day
+        (
+            "Subject: Sialogram request - R parotid. US by me today: duct dilated 3 mm, no stone.",
+            "sialography",
+            "ultrasound",
+        ),
+        (
+            "Pano taken today for the #9 site. Front desk: pt moved CBCT to 7/24 (work).",
+            "cbct",
+            "panoramic",
+        ),
+        # a plan that was a study, and asking another doctor about one
+        (
+            "Bitewings taken. The plan was a portable ultrasound of the L submandibular area; "
+            "we'll ask his physician about an ultrasound at the hospital.",
+            "ultrasound",
+            "intraoral_film",
+        ),
     ],
 )
 def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
@@ -891,3 +920,15 @@ def test_who_captured_and_who_read_named_in_passing(checker, note, flags):
 def test_a_form_question_answered_yes_is_a_study_done(checker):
     note = "SALIVARY FORM\nUS performed by this provider? Y - 12 MHz linear, L parotid"
     assert "ultrasound" in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_study_done_at_another_clinic_is_not_performed_here(checker):
+    note = (
+        "Three episodes of R parotid swelling with meals since June. Ultrasound at the community clinic "
+        "showed a dilated duct but no stone; I'd like to see the ductal anatomy before deciding on sialendoscopy."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert "ultrasound" not in facts.performed
+    # the same words for a study this office did stay performed
+    here = "Ultrasound at the chairside today by me: duct dilated 3 mm, 4 mm stone at the hilum."
+    assert "ultrasound" in checker.nlp(here)._.cdt_facts.performed
