@@ -581,6 +581,21 @@ def test_a_service_described_without_its_usual_name_is_performed(checker, note, 
             "ultrasound",
             "intraoral_film",
         ),
+        # wanted, asked for, referred for, booked for a day, or awaited before a review
+        (
+            "Pano today: lucency by #17 roots. I wanted a CBCT of both jaws to see the canals first.",
+            "cbct",
+            "panoramic",
+        ),
+        ("PA #3 taken today. I have asked for a limited cone beam scan of the upper right.", "cbct", "intraoral_film"),
+        (
+            "PA #30 taken, lesion at the apex. Ref OS for CBCT (full arch) before ext vs RCT decision.",
+            "cbct",
+            "intraoral_film",
+        ),
+        ("Pano today shows UR3 impacted. Appt: CBCT limited FOV UR3 09:30 12/06.", "cbct", "panoramic"),
+        ("Bitewings today. Swelling L SMG; amox started, US Tues, call if it spreads.", "ultrasound", "intraoral_film"),
+        ("Pano today for the TMJ. See after MRI, ~3 wks.", "mri", "panoramic"),
     ],
 )
 def test_a_study_only_asked_for_is_ordered_not_performed(checker, note, ordered, done):
@@ -681,6 +696,14 @@ def test_a_modality_off_the_table_is_not_performed(checker):
 def test_a_cannulated_duct_without_contrast_is_not_a_sialogram(checker):
     note = "R Stensen's papilla dilated and cannulated; 1.1 mm scope advanced to the hilum, no stone seen."
     assert "sialography" not in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_scan_being_cancelled_is_not_performed(checker):
+    for note in (
+        "Front 9/5: pt called, cancelling today's CBCT, car trouble. Pano from last year on file.",
+        "TUES 9:30 Mrs Alvarez CBCT #3 area -- CXL",
+    ):
+        assert "cbct" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_a_scan_the_patient_declined_is_not_performed(checker):
