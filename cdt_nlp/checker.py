@@ -36,7 +36,7 @@ IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 LEARNED_VETOES = {
     "chief_complaint": ("study_done_here",),
     "rationale": ("patient_request",),
-    "follow_up": ("negated_plan", "plan_not_made", "consent_boilerplate", "visit_reason_recall"),
+    "follow_up": ("negated_plan", "plan_not_made", "deferred_read", "consent_boilerplate", "visit_reason_recall"),
 }
 #: which absent status wins when an item has several kinds of absent evidence
 REASON_PRIORITY = (
