@@ -30,12 +30,14 @@ MAX_SUGGESTIONS = 3
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: sentence filters (items.json) that keep a sentence from being an item's learned evidence,
 #: whatever the classifier says: a sentence saying the study was done or read here is no
-#: complaint, a request by the patient or family is no clinical reason, and a sentence that opens
+#: complaint, a request by the patient or family is no clinical reason, a payer's decision ("We are
+#: appealing the denial of D0391 (interpretation of ...)") neither a reason nor a read, and a sentence that opens
 #: by negating a visit or plan ("No further appointments booked."), saying the plan is not made
 #: ("Plan to be discussed.") or naming today's visit ("Pt seen for recall.") is no plan
 LEARNED_VETOES = {
     "chief_complaint": ("study_done_here",),
-    "rationale": ("patient_request",),
+    "rationale": ("patient_request", "payer_decision"),
+    "interpretation": ("payer_decision",),
     "follow_up": ("negated_plan", "plan_not_made", "deferred_read", "consent_boilerplate", "visit_reason_recall"),
 }
 #: which absent status wins when an item has several kinds of absent evidence
