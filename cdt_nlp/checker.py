@@ -29,13 +29,15 @@ MAX_SUGGESTIONS = 3
 #: items whose evidence must come from imaging actually done (or read) in this note
 IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: sentence filters (items.json) that keep a sentence from being an item's learned evidence,
-#: whatever the classifier says: a sentence saying the study was done or read here is no
-#: complaint, a request by the patient or family is no clinical reason, a payer's decision ("We are
-#: appealing the denial of D0391 (interpretation of ...)") neither a reason nor a read, and a sentence that opens
-#: by negating a visit or plan ("No further appointments booked."), saying the plan is not made
-#: ("Plan to be discussed.") or naming today's visit ("Pt seen for recall.") is no plan
+#: whatever the classifier says: a sentence saying the study was done or read here, or a line
+#: recording a film taken ("Post op PA taken."), is no complaint; a request by the patient or
+#: family is no clinical reason; a payer's decision ("We are appealing the denial of D0391
+#: (interpretation of ...)") is neither a reason nor a read; and a sentence that opens by negating
+#: a visit or plan ("No further appointments booked."), says the plan is not made ("Plan to be
+#: discussed."), names today's visit ("Pt seen for recall.") or defers the provider's own read
+#: ("Will read later myself.") is no plan
 LEARNED_VETOES = {
-    "chief_complaint": ("study_done_here",),
+    "chief_complaint": ("study_done_here", "film_taken_line"),
     "rationale": ("patient_request", "payer_decision"),
     "interpretation": ("payer_decision",),
     "follow_up": ("negated_plan", "plan_not_made", "deferred_read", "consent_boilerplate", "visit_reason_recall"),
