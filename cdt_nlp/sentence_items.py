@@ -31,10 +31,11 @@ import numpy as np
 from .errors import CdtError
 from .linear_export import word_ngrams
 
-#: items the sentence classifier may find, and the probability each needs: chosen by 5-fold
-#: cross-validation over the tune sets, folds of whole files (``python -m cdt_nlp.threshold_cv``),
-#: as the threshold with the best missing-class F1 at which at least 80% of the classifier's own
-#: finds are right
+#: items the sentence classifier may find, and the probability each needs: chosen at commit
+#: 893f838 (the rules and tune sets the shipped arrays were trained on) by 5-fold cross-validation
+#: over the tune sets, folds of whole files (``python -m cdt_nlp.threshold_cv``), as the threshold
+#: with the best missing-class F1 at which at least 80% of the classifier's own finds are right;
+#: rerun on later rules the command picks others for a retrained classifier (see the README)
 LEARNED_ITEMS = {"chief_complaint": 0.6, "rationale": 0.85, "follow_up": 0.75, "interpretation": 0.7}
 ARRAYS_FILE = "sentence_items.npz"
 MANIFEST_FILE = "manifest.json"

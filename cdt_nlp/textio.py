@@ -229,15 +229,24 @@ def _retracted_as_blank(text: str) -> str:
 
 #: punctuation a speech recogniser wrote out as words because the dictator's commands were not
 #: carried out ("swelling under the jaw comma referred by Dr P period new paragraph IMPRESSION colon
-#: sialolith"); the words before each mark are checked in :func:`_spoken_marks_as_punctuation`
+#: sialolith"): each kind of mark, the words said for it and the mark it reads as; the words before
+#: each are checked in :func:`_spoken_marks_as_punctuation`
+_SPOKEN_MARKS = {
+    "para": (("new paragraph", "new line", "next line"), "\n"),
+    "comma": (("comma",), ","),
+    "stop": (("period", "full stop"), "."),
+    "colon": (("colon",), ":"),
+    "semi": (("semicolon", "semi-colon"), ";"),
+}
 _SPOKEN_MARK = re.compile(
-    r"[ \t]*\b(?:(?P<para>new paragraph|new line|next line)|(?P<comma>comma)|(?P<stop>period|full stop)"
-    r"|(?P<colon>colon)|(?P<semi>semicolon|semi-colon))\b(?P<trail>[ \t]*[.,:;](?!\w))?[ \t]*",
+    r"[ \t]*\b(?:"
+    + "|".join(f"(?P<{kind}>{'|'.join(words)})" for kind, (words, _) in _SPOKEN_MARKS.items())
+    + r")\b(?P<trail>[ \t]*[.,:;](?!\w))?[ \t]*",
     re.IGNORECASE,
 )
 #: the cheap test for a note that may hold spoken marks (an RE2 scan; most notes hold none)
 _SPOKEN_WORD = fastre.compile(
-    r"\b(?:comma|period|full stop|new paragraph|new line|next line|colon|semicolon|semi-colon)\b", re.IGNORECASE
+    r"\b(?:" + "|".join(w for words, _ in _SPOKEN_MARKS.values() for w in words) + r")\b", re.IGNORECASE
 )
 #: a note is read as raw dictation only when it says at least this many marks other than "colon"
 _SPOKEN_MARKS_MIN = 2
@@ -266,9 +275,8 @@ def _spoken_marks_as_punctuation(text: str) -> str:
         after = text[m.end() : m.end() + 3].lower()
         if m.group("stop") and (_PERIOD_WORD_BEFORE.search(before) or after.startswith("of")):
             continue
-        if m.group("comma") or m.group("stop") or m.group("semi") or m.group("colon"):
-            if not before or not (before[-1].isalnum() or before[-1] in ")%\"'"):
-                continue  # a mark is said after a word
+        if not m.group("para") and not (before and (before[-1].isalnum() or before[-1] in ")%\"'")):
+            continue  # a mark is said after a word
         if m.group("colon"):
             line = re.split(r"[.;:!?\n]", text[max(last_break, m.start() - 80) : m.start()])[-1]
             if _COLON_WORD_BEFORE.search(before) or len(line.split()) > _SPOKEN_HEADER_WORDS:
@@ -280,17 +288,7 @@ def _spoken_marks_as_punctuation(text: str) -> str:
         return text
     pieces, last = [], 0
     for m in found:
-        mark = (
-            "\n"
-            if m.group("para")
-            else ","
-            if m.group("comma")
-            else ":"
-            if m.group("colon")
-            else ";"
-            if m.group("semi")
-            else "."
-        )
+        mark = next(mark for kind, (_, mark) in _SPOKEN_MARKS.items() if m.group(kind))
         width = m.end() - m.start()
         pieces.append(text[last : m.start()])
         pieces.append(" " * (width - 1) + mark if mark == "\n" else mark + " " * (width - 1))
@@ -308,7 +306,7 @@ def _spoken_header_start() -> re.Pattern[str]:
     alt = "|".join(re.escape(p).replace(r"\ ", r"[ \t]+") for p in phrases) or "(?!)"
     not_before = "|".join(map(re.escape, spoken.get("not_before", []))) or "(?!)"
     return re.compile(
-        rf"(?:^|(?<=[.;!?\n])|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}}))[ \t]*(?:{alt})(?P<gap>[ \t]|\.(?=[ \t]*$))"
+        rf"(?:^|(?<=[.;!?\n]))[ \t]*(?:{alt})(?P<gap>[ \t]|\.(?=[ \t]*$))"
         rf"(?![ \t]*(?:{not_before})\b)(?=[ \t]*(?:\w|$))",
         re.IGNORECASE | re.MULTILINE,
     )

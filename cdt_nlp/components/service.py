@@ -189,7 +189,8 @@ class ServiceDetector:
             "images_unavailable",
         ):
             self._groups.append(("flag", flag, compile_list(spec[flag])))
-        self._orders = compile_list(spec["orders"])
+        # "{study}" in an order pattern: a study named right after the order words ("need CBCT ...")
+        self._orders = compile_list(spec["orders"], {"study": spec.get("order_study_words", [])})
         self._prior = compile_list(spec["prior"])
         # "done at/by ..." points to an earlier study unless the sentence says it was this visit
         self._prior_elsewhere = compile_list(spec["prior_elsewhere"])
