@@ -509,6 +509,11 @@ def test_a_dental_panoramic_tomogram_is_a_panoramic_film(checker):
         ("Serie tomográfica convencional en la zona 35-37, cuatro cortes de 2 mm.", "tomography"),
         # a cone beam named only by the size of its volume
         ("Took a small-volume scan of the lower right before deciding on retreatment.", "cbct"),
+        # written in Portuguese
+        ("Tomografia computadorizada de feixe cônico da maxila realizada hoje na clínica.", "cbct"),
+        ("TCFC FOV 8x5 da região 36-37 adquirida e laudada por mim.", "cbct"),
+        ("Ressonância magnética das ATMs feita em boca fechada e aberta.", "mri"),
+        ("USG da parótida direita realizada no consultório, transdutor linear.", "ultrasound"),
     ],
 )
 def test_a_service_described_without_its_usual_name_is_performed(checker, note, modality):
@@ -836,6 +841,19 @@ def test_an_uploaded_dicom_from_another_site_is_outside_images(checker):
 )
 def test_a_study_only_considered_wished_for_postponed_or_answered_no_is_not_performed(checker, note, modality):
     assert modality not in checker.nlp(note)._.cdt_facts.performed
+
+
+def test_a_portuguese_read_of_another_services_scan_is_outside_images(checker):
+    note = (
+        "Laudo de exame externo: TCFC da mandíbula adquirida em outro serviço, arquivos DICOM recebidos. "
+        "Não houve aquisição neste serviço. Achados: lesão hipodensa de 9 mm na região do 45."
+    )
+    assert checker.nlp(note)._.cdt_facts.outside_images
+
+
+def test_a_periapical_finding_is_not_a_periapical_film(checker):
+    note = "Limited CBCT #30 taken and read here: periapical radiolucency 5 mm on the distal root."
+    assert "intraoral_film" not in checker.nlp(note)._.cdt_facts.performed
 
 
 def test_a_procedure_done_elsewhere_is_not_outside_images(checker):
