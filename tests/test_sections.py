@@ -63,6 +63,11 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         ("Limited CBCT taken.\nResults / interpretation\nNot read here.", ["impression"]),
         # the procedure a pre-op note is written for is the plan
         ("Planned procedure: L TMJ arthroscopy under IV sedation.\nASA II.", ["plan"]),
+        # a form's numbered questions
+        (
+            "Q1 Complaint: R jaw pain\nQ2 Why is this service necessary? ***\nQ3 Findings: 4 mm stone\nQ4 Impression:",
+            ["chief_complaint", "rationale", "findings", "impression"],
+        ),
     ],
 )
 def test_sections_header_styles(nlp, text, expected):
@@ -414,3 +419,12 @@ def test_a_capitalised_header_with_a_spaced_colon_mid_line(nlp):
     assert [s.name for s in nlp(text)._.cdt_sections] == ["findings", "impression"]
     # a lower-case word before a spaced colon mid-line is not a header
     assert "findings" not in [s.name for s in nlp("CBCT done today and the results : pending")._.cdt_sections]
+
+
+def test_a_numbered_question_belongs_to_its_own_section_not_the_one_before(nlp):
+    text = "Q6 Findings:\nQ7 Interpretation: referring dentist to read\nQ8 Sent: DICOM via portal"
+    sections = {s.name: s for s in nlp(text)._.cdt_sections}
+    assert "Q7" not in text[sections["findings"].body_start : sections["findings"].end]
+    assert sections["findings"].body_status == "empty"
+    assert text[sections["impression"].start :].startswith("Q7 Interpretation")
+    assert sections["impression"].body_status == "deferred"

@@ -69,6 +69,15 @@ _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: an author (a title and a name) or a date in brackets after a header ("Impression (Dr Lee, 3/2/26):")
 _HEADER_BYLINE = r"(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t][^()\n]{1,36}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+#: a form's question number before its label ("Q2 Why is this service necessary? ***", "Q4 Dx:")
+_QUESTION_NUMBER = r"(?P<q>(?:Q|Question)[ \t]*\d{1,2}[.:)]?[ \t]+)?"
+
+
+def _label_start(m: re.Match) -> int:
+    """Where a matched header starts: at its question number if it has one ("Q6 Findings:"), so that
+    the number does not end the section before it."""
+    return m.start("q") if m.groupdict().get("q") else m.start("h")
+
 #: a template blank that fills a field, with other text after it on the same line
 _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
@@ -205,7 +214,7 @@ class SectionDetector:
         self._colon = fastre.compile(
             rf"(?:(?<=^)|(?<=[\n\r])|(?<=[.;!?]\s)|(?<=[.;!?])|(?<=\s\s)|(?<=\t)|(?<=[\]\)>*•\-]\s)|(?<=[\]\)>*•])|(?<=period\s)|(?<=paragraph\s)|(?<=---)|(?<=---\s)|(?<=\*\*\*)|(?<=\*\*\*\s)|(?<=\|)|(?<=\|\s)|(?<=///)|(?<=///\s)|(?<=\d:\d\d\s))"
             # a header may name its author and date in brackets ("Clinical evaluation (Mr Lee, 3/2/26):")
-            rf"[ \t]*(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*"
+            rf"[ \t]*{_QUESTION_NUMBER}(?P<h>{alt})(?:[ \t]*\({_HEADER_BYLINE}\))?[ \t]*"
             r"(?:-+>|=>|\u2192|:|\s-(?:\s|$)|-{2}|=|\s+colon\b)",
             re.IGNORECASE,
         )
@@ -252,14 +261,15 @@ class SectionDetector:
         self._prefix_label = fastre.compile(
             # at a line or sentence start, also where lost line breaks glued it to the stop before it
             rf"(?:(?<=^)|(?<=[.;!?][ \t])|(?<=[.;!?][ \t]{{2}})|(?<=\|)|(?<=\|[ \t])"
-            rf"|(?<=[a-z0-9)\]][.;!?])(?=(?-i:[A-Z])))[ \t]*"
+            rf"|(?<=[a-z0-9)\]][.;!?])(?=(?-i:[A-Z])))[ \t]*{_QUESTION_NUMBER}"
             rf"(?P<h>(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*:(?!//)(?=\s|[A-Za-z0-9_]|$)",
             re.IGNORECASE | re.MULTILINE,
         )
         #: a form's question with its answer on the line ("Findings? ***", "Why CBCT? Y - PA shows an
-        #: extra root"): a known header, or a label with a header prefix, ending in "?" at a line start
+        #: extra root"): a known header, or a label with a header prefix, ending in "?" at a line start,
+        #: after the question's number if any
         self._form_question = fastre.compile(
-            rf"(?m)^[ \t]*(?P<h>(?:{alt})|(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*\?[ \t]*(?=[^\s?])",
+            rf"(?m)^[ \t]*{_QUESTION_NUMBER}(?P<h>(?:{alt})|(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*\?[ \t]*(?=[^\s?])",
             re.IGNORECASE,
         )
         suffixes = rules.get("header_suffixes", {})
@@ -389,7 +399,7 @@ class SectionDetector:
                     section = self._pie_problem  # the Problem of a PIE note
                 if section is None:
                     continue
-                start = m.start("h")
+                start = _label_start(m)
                 if start not in hits or hits[start][0] < m.end():
                     hits[start] = (m.end(), section, header)
         if self._run_chars is not None and len(text) >= self._run_chars:
@@ -409,13 +419,13 @@ class SectionDetector:
                 label = SPACES.sub(" ", m.group("h").lower())
                 section = self._header_to_section.get(label) or self._prefix_section(label)
                 if section is not None:
-                    hits.setdefault(m.start("h"), (m.end(), section, m.group("h")))
+                    hits.setdefault(_label_start(m), (m.end(), section, m.group("h")))
         # a "Label:" that starts like a known kind of header ("Why sim:"), at a line or sentence start
         for m in self._prefix_label.finditer(text):
             label_text = m.group("h")
             if len(label_text) > self._long_label and self._label_verb.search(label_text):
                 continue  # a sentence that ends in a colon
-            start = m.start("h")
+            start = _label_start(m)
             if start not in hits:
                 label = SPACES.sub(" ", label_text.lower())
                 hits[start] = (m.end(), self._prefix_section(label), label_text)
