@@ -64,7 +64,10 @@ from cdt_nlp.components.sections import SectionDetector, _last_word
         # the procedure a pre-op note is written for is the plan
         ("Planned procedure: L TMJ arthroscopy under IV sedation.\nASA II.", ["plan"]),
         # a Spanish or Portuguese SOAP note: "Objetivo" is the examination, not the study's aim
-        ("Subjetivo: dor no 36 há 5 dias\nObjetivo: edema vestibular\nPlano: TCFC do 36", ["history", "objective", "plan"]),
+        (
+            "Subjetivo: dor no 36 há 5 dias\nObjetivo: edema vestibular\nPlano: TCFC do 36",
+            ["history", "objective", "plan"],
+        ),
         # a form's numbered questions
         (
             "Q1 Complaint: R jaw pain\nQ2 Why is this service necessary? ***\nQ3 Findings: 4 mm stone\nQ4 Impression:",

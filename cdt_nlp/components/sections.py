@@ -78,6 +78,7 @@ def _label_start(m: re.Match) -> int:
     the number does not end the section before it."""
     return m.start("q") if m.groupdict().get("q") else m.start("h")
 
+
 #: a template blank that fills a field, with other text after it on the same line
 _LEADING_BLANK = re.compile(r"[ \t]*(?:\*{3,}|_{3,}|\?{3,})(?=[ \t]+\S)")
 #: a sentence break inside a section body (not after "Dr.")
@@ -269,7 +270,8 @@ class SectionDetector:
         #: extra root"): a known header, or a label with a header prefix, ending in "?" at a line start,
         #: after the question's number if any
         self._form_question = fastre.compile(
-            rf"(?m)^[ \t]*{_QUESTION_NUMBER}(?P<h>(?:{alt})|(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*\?[ \t]*(?=[^\s?])",
+            rf"(?m)^[ \t]*{_QUESTION_NUMBER}"
+            rf"(?P<h>(?:{alt})|(?:{prefix_alt})[^:\n.;!?|]{{0,{prefix_chars}}}?)[ \t]*\?[ \t]*(?=[^\s?])",
             re.IGNORECASE,
         )
         suffixes = rules.get("header_suffixes", {})
