@@ -32,14 +32,15 @@ IMAGING_ITEMS = frozenset({"findings", "interpretation"})
 #: whatever the classifier says: a sentence saying the study was done or read here, or a line
 #: recording a film taken ("Post op PA taken."), is no complaint; a request by the patient or
 #: family is no clinical reason; a payer's decision ("We are appealing the denial of D0391
-#: (interpretation of ...)") is neither a reason nor a read; and a sentence that opens by negating
+#: (interpretation of ...)") is neither a reason nor a read, nor is a code's descriptor ("Billed:
+#: D0367 CBCT both jaws, capture and interpretation"); and a sentence that opens by negating
 #: a visit or plan ("No further appointments booked."), says the plan is not made ("Plan to be
 #: discussed."), names today's visit ("Pt seen for recall.") or defers the provider's own read
 #: ("Will read later myself.") is no plan
 LEARNED_VETOES = {
     "chief_complaint": ("study_done_here", "film_taken_line"),
     "rationale": ("patient_request", "payer_decision"),
-    "interpretation": ("payer_decision",),
+    "interpretation": ("payer_decision", "code_descriptor"),
     "follow_up": ("negated_plan", "plan_not_made", "deferred_read", "consent_boilerplate", "visit_reason_recall"),
 }
 #: which absent status wins when an item has several kinds of absent evidence

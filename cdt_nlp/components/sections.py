@@ -65,6 +65,20 @@ def has_field_break(text: str) -> bool:
 SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|*#]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
+#: a body wholly in square or curly brackets, as templates wrap their prompts ("[see radiologist
+#: report]"): the placeholder test reads what the brackets hold
+_BRACKETED = re.compile(r"\[[ \t]*(?P<in>[^\[\]]+?)[ \t]*\]|\{[ \t]*(?P<in2>[^{}]+?)[ \t]*\}")
+
+
+def _placeholder_core(cleaned: str) -> str | None:
+    """What a body wholly in brackets says (see ``_BRACKETED``), or None."""
+    m = _BRACKETED.fullmatch(cleaned)
+    if m is None:
+        return None
+    inner = m.group("in") if m.group("in") is not None else m.group("in2")
+    return _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", inner)).strip() or None
+
+
 #: a body that is only another label, left unfilled ("S: CC:")
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: an author (a title and a name) or a date in brackets after a header ("Impression (Dr Lee, 3/2/26):")
@@ -696,6 +710,9 @@ class SectionDetector:
         cleaned = _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", body)).strip()
         cleaned = SPACES.sub(" ", cleaned)
         status = self._one_placeholder(cleaned)
+        if status is None and (inner := _placeholder_core(cleaned)) is not None:
+            # "[see radiologist report]": a placeholder in a template's brackets
+            status = self._one_placeholder(inner)
         if status is None and _BODY_SENTENCE.search(cleaned):
             # several sentences, each a placeholder ("None. No images." / "Capture only. Read
             # by Dr. X."): deferred when any defers, else empty
