@@ -83,8 +83,11 @@ def _placeholder_core(cleaned: str) -> str | None:
 _LABEL_ONLY = re.compile(r"[ \t]*[A-Za-z][A-Za-z/ ]{0,24}:[ \t]*")
 #: an author (a title and a name) or a date in brackets after a header ("Impression (Dr Lee, 3/2/26):")
 _HEADER_BYLINE = r"(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t][^()\n]{1,36}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
-#: a form's question number before its label ("Q2 Why is this service necessary? ***", "Q4 Dx:")
-_QUESTION_NUMBER = r"(?P<q>(?:Q|Question)[ \t]*\d{1,2}[.:)]?[ \t]+)?"
+#: a form's question number before its label ("Q2 Why is this service necessary? ***", "Q4 Dx:"), or
+#: an HL7 field number from a pasted order or result message ("OBR-31 reason for study:")
+_QUESTION_NUMBER = (
+    r"(?P<q>(?:(?:Q|Question)[ \t]*\d{1,2}[.:)]?|(?:OBR|OBX|ORC|PID|PV1|NTE|DG1)-\d{1,2}(?:\.\d{1,2})?:?)[ \t]+)?"
+)
 
 
 def _label_start(m: re.Match) -> int:
