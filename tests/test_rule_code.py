@@ -724,6 +724,9 @@ def test_a_scan_the_patient_declined_is_not_performed(checker):
         # chart shorthand for a full-arch field
         ("implant eval #19 + #30 -> full mand cbct captured today.", "mandible"),
         ("edentulous upper, full max scan taken for the denture-guided plan.", "maxilla"),
+        # the arch named after the study, as a chat message or a quick order writes it
+        ("Dr. K: upper CBCT pls, full max. DA: done, volume in the viewer.", "maxilla"),
+        ("Lower cone beam on the unit now, full mand for the overdenture case.", "mandible"),
         # both joints in plain words, or a closed and a maximum-opening volume
         ("Cone beam series of both jaw joints taken today.", "tmj"),
         ("Cone beam of the left joint taken closed and at maximum opening.", "tmj"),
@@ -973,3 +976,11 @@ def test_a_study_done_at_another_clinic_is_not_performed_here(checker):
     # the same words for a study this office did stay performed
     here = "Ultrasound at the chairside today by me: duct dilated 3 mm, 4 mm stone at the hilum."
     assert "ultrasound" in checker.nlp(here)._.cdt_facts.performed
+
+
+def test_cone_beam_tmj_views_are_a_cone_beam_not_plain_tmj_films(checker):
+    facts = checker.nlp("We took the cone beam TMJ views today, both joints open and closed.")._.cdt_facts
+    assert "cbct" in facts.performed and "tmj_radiograph" not in facts.performed
+    # plain TMJ views stay plain films
+    plain = checker.nlp("TMJ views taken today, open and closed, both sides.")._.cdt_facts
+    assert "tmj_radiograph" in plain.performed
