@@ -984,3 +984,17 @@ def test_cone_beam_tmj_views_are_a_cone_beam_not_plain_tmj_films(checker):
     # plain TMJ views stay plain films
     plain = checker.nlp("TMJ views taken today, open and closed, both sides.")._.cdt_facts
     assert "tmj_radiograph" in plain.performed
+
+
+def test_images_sent_to_this_reader_for_a_report_are_read_here(checker):
+    note = (
+        "Dr. Ames took a limited CBCT at her office last week and sent me the volume for a report; I took no images.\n"
+        "Apical lucency 4 mm on the distal root of #19 with a thickened ligament.\n"
+        "Persistent apical periodontitis #19 from a missed canal."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.own_read and facts.outside_images
+    assert checker.check(note, code="D0391").items["interpretation"].present
+    # sent out by this office for someone else's report stays read elsewhere
+    away = checker.nlp("Limited CBCT #19 taken here, sent to Dr. Lowe for a report.")._.cdt_facts
+    assert away.read_elsewhere and not away.own_read
