@@ -727,6 +727,9 @@ def test_a_scan_the_patient_declined_is_not_performed(checker):
         # the arch named after the study, as a chat message or a quick order writes it
         ("Dr. K: upper CBCT pls, full max. DA: done, volume in the viewer.", "maxilla"),
         ("Lower cone beam on the unit now, full mand for the overdenture case.", "mandible"),
+        # a field collimated to one arch is that arch, not a limited field
+        ("CBCT, FOV collimated to maxilla/midface (mandible excluded), 0.25 mm voxel.", "maxilla"),
+        ("Cone beam volume restricted to the lower jaw for the overdenture plan.", "mandible"),
         # both joints in plain words, or a closed and a maximum-opening volume
         ("Cone beam series of both jaw joints taken today.", "tmj"),
         ("Cone beam of the left joint taken closed and at maximum opening.", "tmj"),
@@ -998,3 +1001,11 @@ def test_images_sent_to_this_reader_for_a_report_are_read_here(checker):
     # sent out by this office for someone else's report stays read elsewhere
     away = checker.nlp("Limited CBCT #19 taken here, sent to Dr. Lowe for a report.")._.cdt_facts
     assert away.read_elsewhere and not away.own_read
+
+
+def test_a_field_collimated_to_an_arch_is_not_limited(checker):
+    facts = checker.nlp("CBCT, FOV collimated to maxilla/midface (mandible excluded), 0.25 mm voxel.")._.cdt_facts
+    assert "limited" not in facts.fields_of_view
+    # collimated to a tooth region stays limited
+    small = checker.nlp("CBCT, FOV collimated to the #30 region, 5 x 5 cm.")._.cdt_facts
+    assert "limited" in small.fields_of_view
