@@ -1009,3 +1009,15 @@ def test_a_field_collimated_to_an_arch_is_not_limited(checker):
     # collimated to a tooth region stays limited
     small = checker.nlp("CBCT, FOV collimated to the #30 region, 5 x 5 cm.")._.cdt_facts
     assert "limited" in small.fields_of_view
+
+
+def test_a_planning_package_named_in_a_subtraction_is_no_simulation(checker):
+    note = (
+        "Limited CBCT #30 today, same settings as the baseline; ran volume subtraction against the baseline "
+        "in Romexis after registering on the teeth. Subtraction map: 2 mm bone gain at the crest."
+    )
+    facts = checker.nlp(note)._.cdt_facts
+    assert facts.postprocessing == {"subtraction"}
+    # the package alone still names a simulation
+    planned = checker.nlp("Implant #30 planned in coDiagnostiX on the CBCT, 4.1 x 10 mm.")._.cdt_facts
+    assert "simulation" in planned.postprocessing

@@ -40,6 +40,10 @@ CATALOG_MODALITIES = frozenset(
 )
 #: imaging whose ordering reason counts as a rationale (a medical CT too, not plain films)
 ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
+#: post-processing named only by a software package: planning packages also register, subtract and
+#: fuse volumes ("ran volume subtraction ... in Romexis"), so the package means its usual use only
+#: when no other post-processing is named
+WEAK_POSTPROCESSING = {"simulation_software": "simulation"}
 #: modalities that produce a 3D volume (for fusion)
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan"})
@@ -328,6 +332,11 @@ class ServiceDetector:
                 else:
                     setattr(facts, name, True)
         facts.outside_images = any(not self._earlier_outside_study(span, spans, facts) for span in outside)
+        for weak, meant in WEAK_POSTPROCESSING.items():
+            if weak in facts.postprocessing:
+                facts.postprocessing.discard(weak)
+                if not facts.postprocessing:
+                    facts.postprocessing.add(meant)
         if facts.performed or facts.capture:
             stopped = self._capture_abandoned(doc, text, sections, section_starts, spans)
             if stopped:
