@@ -1021,3 +1021,14 @@ def test_a_planning_package_named_in_a_subtraction_is_no_simulation(checker):
     # the package alone still names a simulation
     planned = checker.nlp("Implant #30 planned in coDiagnostiX on the CBCT, 4.1 x 10 mm.")._.cdt_facts
     assert "simulation" in planned.postprocessing
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Limited CBCT at Lakeview Imaging last week (their capture, no read came with it). Reviewed the volume today.",
+        "Ordering/capturing office: Bayside Orthodontics - volume acquired 03/02 on their i-CAT, 16 x 13 cm.",
+    ],
+)
+def test_another_office_named_as_the_capturer_is_outside_images(checker, note):
+    assert checker.nlp(note)._.cdt_facts.outside_images
