@@ -1032,3 +1032,16 @@ def test_a_planning_package_named_in_a_subtraction_is_no_simulation(checker):
 )
 def test_another_office_named_as_the_capturer_is_outside_images(checker, note):
     assert checker.nlp(note)._.cdt_facts.outside_images
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "US R submandibular: 6 mm stone at the hilum. Will set her up for sialendoscopy with ENT next month.",
+        "US R submandibular: 6 mm stone at the hilum. Sending to peds ENT for sialendoscopic removal.",
+    ],
+)
+def test_a_procedure_arranged_elsewhere_is_ordered_not_performed(checker, note):
+    facts = checker.nlp(note)._.cdt_facts
+    assert "sialoendoscopy" not in facts.performed and "sialoendoscopy" in facts.ordered
+    assert "ultrasound" in facts.performed
