@@ -1045,3 +1045,11 @@ def test_a_procedure_arranged_elsewhere_is_ordered_not_performed(checker, note):
     facts = checker.nlp(note)._.cdt_facts
     assert "sialoendoscopy" not in facts.performed and "sialoendoscopy" in facts.ordered
     assert "ultrasound" in facts.performed
+
+
+def test_volumes_registered_for_a_subtraction_are_no_fusion(checker):
+    note = "Baseline and 12-month CBCT of #8-#9, grey-value subtraction of the registered volumes: 2 mm gain."
+    assert checker.nlp(note)._.cdt_facts.postprocessing == {"subtraction"}
+    # two modalities registered without a subtraction stay a fusion
+    fused = checker.nlp("CBCT and MRI of the L TMJ co-registered: disc anterior to the condyle.")._.cdt_facts
+    assert "fusion" in fused.postprocessing

@@ -40,10 +40,14 @@ CATALOG_MODALITIES = frozenset(
 )
 #: imaging whose ordering reason counts as a rationale (a medical CT too, not plain films)
 ORDERABLE_MODALITIES = CATALOG_MODALITIES | {"ct"}
-#: post-processing named only by a software package: planning packages also register, subtract and
-#: fuse volumes ("ran volume subtraction ... in Romexis"), so the package means its usual use only
-#: when no other post-processing is named
-WEAK_POSTPROCESSING = {"simulation_software": "simulation"}
+#: post-processing named only by a step or a tool that others share, resolved in this order: two
+#: volumes registered or overlaid are a fusion unless a subtraction is named (a subtraction registers
+#: its volumes too); a planning package's name ("Romexis") is a simulation unless another
+#: post-processing is named ("ran volume subtraction ... in Romexis")
+WEAK_POSTPROCESSING = (
+    ("registration", "fusion", frozenset({"subtraction"})),
+    ("simulation_software", "simulation", frozenset({"fusion", "subtraction"})),
+)
 #: modalities that produce a 3D volume (for fusion)
 VOLUME_MODALITIES = frozenset({"cbct", "ct", "mri", "intraoral_scan", "facial_scan"})
 PLAN_SECTIONS = frozenset({"plan"})
@@ -332,10 +336,10 @@ class ServiceDetector:
                 else:
                     setattr(facts, name, True)
         facts.outside_images = any(not self._earlier_outside_study(span, spans, facts) for span in outside)
-        for weak, meant in WEAK_POSTPROCESSING.items():
+        for weak, meant, unless in WEAK_POSTPROCESSING:
             if weak in facts.postprocessing:
                 facts.postprocessing.discard(weak)
-                if not facts.postprocessing:
+                if not facts.postprocessing & unless:
                     facts.postprocessing.add(meant)
         if facts.performed or facts.capture:
             stopped = self._capture_abandoned(doc, text, sections, section_starts, spans)
