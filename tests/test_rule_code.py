@@ -1028,6 +1028,8 @@ def test_a_planning_package_named_in_a_subtraction_is_no_simulation(checker):
     [
         "Limited CBCT at Lakeview Imaging last week (their capture, no read came with it). Reviewed the volume today.",
         "Ordering/capturing office: Bayside Orthodontics - volume acquired 03/02 on their i-CAT, 16 x 13 cm.",
+        "Pt 67F, numb lip. Limited CBCT of the L mandible (their tech, their machine). Volume reviewed in full.",
+        "The treating office captured the CBCT and forwarded the DICOM to me for a written report.",
     ],
 )
 def test_another_office_named_as_the_capturer_is_outside_images(checker, note):
