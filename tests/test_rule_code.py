@@ -391,6 +391,20 @@ FACT_CASES = [
     ("The DICOM came to us via the upload portal; I have never seen the patient.", "outside_images"),
     # images taken on a date elsewhere are outside images
     ("Pre-op CBCT reviewed (taken 1/3 at outside office). Flap raised, #17 delivered.", "outside_images"),
+    # another office named as the one that took the images, in passing or in a field
+    (
+        "Limited CBCT at Lakeview Imaging last week (their capture, no read came with it). Reviewed the volume today.",
+        "outside_images",
+    ),
+    (
+        "Ordering/capturing office: Bayside Orthodontics - volume acquired 03/02 on their i-CAT, 16 x 13 cm.",
+        "outside_images",
+    ),
+    (
+        "Pt 67F, numb lip. Limited CBCT of the L mandible (their tech, their machine). Volume reviewed in full.",
+        "outside_images",
+    ),
+    ("The treating office captured the CBCT and forwarded the DICOM to me for a written report.", "outside_images"),
     ("Pano done on 2/14/25 at Smile Dental, reviewed today.", "outside_images"),
     # only a report was seen, not the images
     ("I read the CBCT report from Bayside Imaging; I did not look at the volume itself.", "images_unavailable"),
@@ -981,59 +995,26 @@ def test_a_study_done_at_another_clinic_is_not_performed_here(checker):
     assert "ultrasound" in checker.nlp(here)._.cdt_facts.performed
 
 
-def test_cone_beam_tmj_views_are_a_cone_beam_not_plain_tmj_films(checker):
-    facts = checker.nlp("We took the cone beam TMJ views today, both joints open and closed.")._.cdt_facts
-    assert "cbct" in facts.performed and "tmj_radiograph" not in facts.performed
-    # plain TMJ views stay plain films
-    plain = checker.nlp("TMJ views taken today, open and closed, both sides.")._.cdt_facts
-    assert "tmj_radiograph" in plain.performed
-
-
-def test_images_sent_to_this_reader_for_a_report_are_read_here(checker):
-    note = (
-        "Dr. Ames took a limited CBCT at her office last week and sent me the volume for a report; I took no images.\n"
-        "Apical lucency 4 mm on the distal root of #19 with a thickened ligament.\n"
-        "Persistent apical periodontitis #19 from a missed canal."
-    )
-    facts = checker.nlp(note)._.cdt_facts
-    assert facts.own_read and facts.outside_images
-    assert checker.check(note, code="D0391").items["interpretation"].present
-    # sent out by this office for someone else's report stays read elsewhere
-    away = checker.nlp("Limited CBCT #19 taken here, sent to Dr. Lowe for a report.")._.cdt_facts
-    assert away.read_elsewhere and not away.own_read
-
-
-def test_a_field_collimated_to_an_arch_is_not_limited(checker):
-    facts = checker.nlp("CBCT, FOV collimated to maxilla/midface (mandible excluded), 0.25 mm voxel.")._.cdt_facts
-    assert "limited" not in facts.fields_of_view
-    # collimated to a tooth region stays limited
-    small = checker.nlp("CBCT, FOV collimated to the #30 region, 5 x 5 cm.")._.cdt_facts
-    assert "limited" in small.fields_of_view
-
-
-def test_a_planning_package_named_in_a_subtraction_is_no_simulation(checker):
-    note = (
-        "Limited CBCT #30 today, same settings as the baseline; ran volume subtraction against the baseline "
-        "in Romexis after registering on the teeth. Subtraction map: 2 mm bone gain at the crest."
-    )
-    facts = checker.nlp(note)._.cdt_facts
-    assert facts.postprocessing == {"subtraction"}
-    # the package alone still names a simulation
-    planned = checker.nlp("Implant #30 planned in coDiagnostiX on the CBCT, 4.1 x 10 mm.")._.cdt_facts
-    assert "simulation" in planned.postprocessing
+SENT_FOR_A_REPORT = (
+    "Dr. Ames took a limited CBCT at her office last week and sent me the volume for a report; I took no images.\n"
+    "Apical lucency 4 mm on the distal root of #19 with a thickened ligament.\n"
+    "Persistent apical periodontitis #19 from a missed canal."
+)
 
 
 @pytest.mark.parametrize(
-    "note",
+    ("note", "own_read", "read_elsewhere"),
     [
-        "Limited CBCT at Lakeview Imaging last week (their capture, no read came with it). Reviewed the volume today.",
-        "Ordering/capturing office: Bayside Orthodontics - volume acquired 03/02 on their i-CAT, 16 x 13 cm.",
-        "Pt 67F, numb lip. Limited CBCT of the L mandible (their tech, their machine). Volume reviewed in full.",
-        "The treating office captured the CBCT and forwarded the DICOM to me for a written report.",
+        # images sent to this provider for a report are this provider's read
+        (SENT_FOR_A_REPORT, True, True),
+        # images this office sent out for someone else's report are read elsewhere
+        ("Limited CBCT #19 taken here, sent to Dr. Lowe for a report.", False, True),
     ],
 )
-def test_another_office_named_as_the_capturer_is_outside_images(checker, note):
-    assert checker.nlp(note)._.cdt_facts.outside_images
+def test_who_reads_images_sent_for_a_report(checker, note, own_read, read_elsewhere):
+    facts = checker.nlp(note)._.cdt_facts
+    assert (facts.own_read, facts.read_elsewhere) == (own_read, read_elsewhere)
+    assert checker.check(note, code="D0391").items["interpretation"].present is own_read
 
 
 @pytest.mark.parametrize(
@@ -1049,9 +1030,40 @@ def test_a_procedure_arranged_elsewhere_is_ordered_not_performed(checker, note):
     assert "ultrasound" in facts.performed
 
 
-def test_volumes_registered_for_a_subtraction_are_no_fusion(checker):
-    note = "Baseline and 12-month CBCT of #8-#9, grey-value subtraction of the registered volumes: 2 mm gain."
-    assert checker.nlp(note)._.cdt_facts.postprocessing == {"subtraction"}
-    # two modalities registered without a subtraction stay a fusion
-    fused = checker.nlp("CBCT and MRI of the L TMJ co-registered: disc anterior to the condyle.")._.cdt_facts
-    assert "fusion" in fused.postprocessing
+@pytest.mark.parametrize(
+    ("note", "attribute", "value", "own_wording"),
+    [
+        # a cone beam of the joints is no plain TMJ film; plain TMJ views stay one
+        (
+            "We took the cone beam TMJ views today, both joints open and closed.",
+            "performed",
+            "tmj_radiograph",
+            "TMJ views taken today, open and closed, both sides.",
+        ),
+        # a field collimated to an arch is that arch; collimated to a tooth region stays limited
+        (
+            "CBCT, FOV collimated to maxilla/midface (mandible excluded), 0.25 mm voxel.",
+            "fields_of_view",
+            "limited",
+            "CBCT, FOV collimated to the #30 region, 5 x 5 cm.",
+        ),
+        # a planning package named in a subtraction is no simulation; named alone it still is
+        (
+            "Limited CBCT #30 today, same settings as the baseline; ran volume subtraction against the baseline "
+            "in Romexis after registering on the teeth. Subtraction map: 2 mm bone gain at the crest.",
+            "postprocessing",
+            "simulation",
+            "Implant #30 planned in coDiagnostiX on the CBCT, 4.1 x 10 mm.",
+        ),
+        # volumes registered for a subtraction are no fusion; two modalities registered still are
+        (
+            "Baseline and 12-month CBCT of #8-#9, grey-value subtraction of the registered volumes: 2 mm gain.",
+            "postprocessing",
+            "fusion",
+            "CBCT and MRI of the L TMJ co-registered: disc anterior to the condyle.",
+        ),
+    ],
+)
+def test_a_look_alike_wording_is_not_the_fact_its_own_wording_is(checker, note, attribute, value, own_wording):
+    assert value not in getattr(checker.nlp(note)._.cdt_facts, attribute)
+    assert value in getattr(checker.nlp(own_wording)._.cdt_facts, attribute)
