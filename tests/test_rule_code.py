@@ -657,6 +657,9 @@ def test_irm_the_filling_material_is_not_an_mri(checker):
         ("MRI: offered on the day, patient refused.", set()),
         # a label whose answer says it was done, then something else is "not needed"
         ("CBCT: taken today, read by me, not needed again before surgery.", {"cbct"}),
+        # a study named as what a bill or claim lists is no study done
+        ('My EOB says I had "sialography". I never had any dye put in the duct.', set()),
+        ("Reviewer's question: the claim lists sialography, but was any contrast injected?", set()),
     ],
 )
 def test_a_study_label_answered_not_done_is_not_performed(checker, note, performed):
