@@ -1025,6 +1025,7 @@ def test_who_reads_images_sent_for_a_report(checker, note, own_read, read_elsewh
     [
         "US R submandibular: 6 mm stone at the hilum. Will set her up for sialendoscopy with ENT next month.",
         "US R submandibular: 6 mm stone at the hilum. Sending to peds ENT for sialendoscopic removal.",
+        "US R submandibular: 6 mm stone at the hilum. Sending her to ENT for sialendoscopy next month.",
     ],
 )
 def test_a_procedure_arranged_elsewhere_is_ordered_not_performed(checker, note):

@@ -65,18 +65,18 @@ def has_field_break(text: str) -> bool:
 SPACES = re.compile(r"\s+")
 _LEADING_PUNCT = re.compile(r"^[\s:.\-,;|*#]+")
 _TRAILING_PUNCT = re.compile(r"[\s:.\-,;|#]+$")
-#: a body wholly in square or curly brackets, as templates wrap their prompts ("[see radiologist
-#: report]"): the placeholder test reads what the brackets hold
-_BRACKETED = re.compile(r"\[[ \t]*(?P<in>[^\[\]]+?)[ \t]*\]|\{[ \t]*(?P<in2>[^{}]+?)[ \t]*\}")
+#: a body wholly in square brackets, as templates wrap their prompts ("[see radiologist report]"):
+#: the placeholder test reads what the brackets hold (a body in curly brackets is a placeholder
+#: whatever it holds, see sections.json)
+_BRACKETED = re.compile(r"\[[ \t]*([^\[\]]+?)[ \t]*\]")
 
 
 def _placeholder_core(cleaned: str) -> str | None:
-    """What a body wholly in brackets says (see ``_BRACKETED``), or None."""
+    """What a body wholly in square brackets says, or None."""
     m = _BRACKETED.fullmatch(cleaned)
     if m is None:
         return None
-    inner = m.group("in") if m.group("in") is not None else m.group("in2")
-    return _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", inner)).strip() or None
+    return _TRAILING_PUNCT.sub("", _LEADING_PUNCT.sub("", m.group(1))).strip() or None
 
 
 #: a body that is only another label, left unfilled ("S: CC:")
